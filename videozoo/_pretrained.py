@@ -1,0 +1,148 @@
+"""Zoo entries as data: what a checkpoint is, how it was trained and how its numbers were measured.
+
+A ``ZooEntry`` is to videozoo what timm's ``PretrainedCfg`` plus torchvision's ``Weights`` metadata
+are to images: one row of an MMAction2 model-zoo table, with the protocol that produced its numbers.
+Entries never build anything; ``_builder`` reads them.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+IMAGENET_MEAN = (123.675, 116.28, 103.53)
+IMAGENET_STD = (58.395, 57.12, 57.375)
+FLOW_MEAN = (128.0, 128.0)
+FLOW_STD = (128.0, 128.0)
+
+
+@dataclass(frozen=True)
+class TestProtocol:
+    """How one reported number was measured: sampling, spatial views and view averaging.
+
+    Views per video = clips x crops where, for 2D models, one clip is ``num_segments`` frames
+    (``clip_len == 1``) and for 3D models one clip is ``clip_len`` frames.
+    """
+
+    name: str = "default"  # 'efficient', 'accurate', '25x10', ... unique per entry
+    clip_len: int = 1
+    frame_interval: int = 1
+    num_clips: int = 8  # MMAction2 SampleFrames num_clips (= segments for clip_len 1)
+    twice_sample: bool = False
+    dense: bool = False
+    legacy_sampling: bool = False  # MMAction2 0.x SampleFrames formula (matters for clip_len > 1)
+    resize: tuple[int, int] = (-1, 256)  # MMAction2 Resize scale: (-1, 256) = short side 256
+    crop: str = "center"  # 'center' | 'three' | 'ten'
+    crop_size: int = 224
+    average: Optional[str] = "prob"  # 'prob' | 'score' | None (raw logits of the mean feature)
+    num_segments: Optional[int] = None  # frames per view for 2D heads (TSM); None = all frames
+    note: str = ""
+
+    def replace(self, **changes: Any) -> TestProtocol:
+        return dataclasses.replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class TrainProtocol:
+    """The recipe that produced the checkpoint, as a user fine-tuning from it needs to know it."""
+
+    clip_len: int = 1
+    frame_interval: int = 1
+    num_clips: int = 8
+    epochs: Optional[int] = None
+    optimizer: str = "SGD"
+    lr: Optional[float] = None
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    batch_size: Optional[str] = None  # e.g. '8 gpus x 16 videos'
+    lr_schedule: str = ""  # e.g. 'step at epochs 20, 40 (x0.1)' or 'cosine, 5 warm-up epochs'
+    fc_lr5: bool = False  # TSM: 5x learning rate on the final layer
+    augment: str = ""  # e.g. 'MultiScaleCrop + Flip', 'RandAugment', 'MixUp alpha 0.2'
+    pretrain: str = "ImageNet"
+    clip_grad: Optional[float] = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class ReportedResult:
+    """One reported number set of a table row, with where it comes from."""
+
+    metrics: dict[str, float]  # {'top1': 70.24, 'top5': 89.56} or {'mAP': 61.09} ...
+    protocol: str = "default"  # name of the TestProtocol it was measured with
+    source: str = ""  # zoo table file, e.g. '000_c51641af8350fd2d.txt'
+    note: str = ""  # e.g. 'two-stream fusion with flow entry X', 'reference code'
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """One published checkpoint of the MMAction2 zoo (or a reported row without weights)."""
+
+    name: str  # unique, stable; the MMAction2 config name, plus '.tag' when a config repeats
+    arch: str  # registered architecture, e.g. 'tsm_r50'
+    config: str  # MMAction2 config name (no .py)
+    mmaction_version: str  # '0.x' or '1.x'
+    dataset: str  # 'kinetics400', 'sthv1', 'sthv2', 'ucf101', 'hmdb51', 'diving48', 'jester', ...
+    num_classes: int
+    arch_kwargs: dict[str, Any] = field(default_factory=dict)  # e.g. {'num_segments': 16}
+    modality: str = "rgb"  # 'rgb' | 'flow'
+    in_chans: int = 3
+    mean: tuple[float, ...] = IMAGENET_MEAN
+    std: tuple[float, ...] = IMAGENET_STD
+    label_map: Optional[str] = None  # URL of the dataset's label map file
+    data: str = ""  # source data as the table says: 'rawframes 340x256', 'videos short side 320'
+    decoder: str = "rawframes"  # 'rawframes' | 'decord'
+    filename_tmpl: str = "img_{:05d}.jpg"
+    start_index: int = 1
+    train: TrainProtocol = field(default_factory=TrainProtocol)
+    test_protocols: tuple[TestProtocol, ...] = (TestProtocol(),)
+    reported: tuple[ReportedResult, ...] = ()
+    url: Optional[str] = None  # original MMAction2 checkpoint
+    sha256_prefix: Optional[str] = None  # the 8 hex digits of the checkpoint file name
+    hf_hub_id: Optional[str] = None  # filled by the registry from the configurable org
+    log_url: Optional[str] = None
+    flops: Optional[str] = None  # as the table reports, e.g. '32.88G'
+    params: Optional[str] = None
+    inference_time: Optional[float] = None  # video/s, as reported
+    gpu_memory_mb: Optional[int] = None  # training memory, as reported
+    source_tables: tuple[str, ...] = ()
+    paper: str = ""
+    license: str = "apache-2.0"
+    notes: tuple[str, ...] = ()  # every place where table and config disagree, and other caveats
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def has_weights(self) -> bool:
+        return self.url is not None
+
+    def protocol(self, name: Optional[str] = None) -> TestProtocol:
+        """The named test protocol, or the first (the one the main reported number used)."""
+        if name is None:
+            return self.test_protocols[0]
+        for p in self.test_protocols:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.test_protocols)
+        raise KeyError(f"{self.name} has no test protocol {name!r}; it has: {known}")
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Headline metrics, merged over the reported results of the entry's own weights.
+
+        Results measured with a non-default protocol get the protocol name as suffix
+        (``top1_accurate``); the first protocol's results stay bare (``top1``) unless the entry
+        has several named protocols, in which case every key carries its protocol.
+        """
+        out: dict[str, float] = {}
+        named = len({r.protocol for r in self.reported if not r.note}) > 1
+        for r in self.reported:
+            if r.note:  # fusion, reference code and other rows are kept in `reported` only
+                continue
+            for k, v in r.metrics.items():
+                key = f"{k}_{r.protocol}" if named else k
+                out.setdefault(key, v)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["metrics"] = self.metrics
+        return d

@@ -1,0 +1,76 @@
+"""Small building blocks shared by the families: the temporal shift and input checks."""
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+
+def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> torch.Tensor:
+    """MMAction2/TSM shift on a ``(N*T, C, H, W)`` frame batch.
+
+    Channels ``[0, C/div)`` take the next frame (zero at the last), channels ``[C/div, 2C/div)``
+    the previous frame (zero at the first); the rest are untouched.
+    """
+    nt, c, h, w = x.shape
+    if nt % num_segments:
+        raise ValueError(
+            f"temporal shift needs the frame batch ({nt}) to be a multiple of the number of "
+            f"segments ({num_segments})"
+        )
+    fold = c // shift_div
+    if fold == 0:
+        return x
+    x = x.view(nt // num_segments, num_segments, c, h * w)
+    out = torch.zeros_like(x)
+    out[:, :-1, :fold] = x[:, 1:, :fold]
+    out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]
+    out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
+    return out.view(nt, c, h, w)
+
+
+class TemporalShift(nn.Module):
+    """Shift channels in time, then run the wrapped module (MMAction2's ``TemporalShift``).
+
+    ``num_segments`` is the number of frames per view. The recognizer sets it from the input
+    before every forward unless ``fixed_segments`` pins it (MobileOne-S4 1x1x16 shifts in groups
+    of 8 while its head averages 16 frames, exactly as MMAction2's config does).
+    """
+
+    def __init__(self, net: nn.Module, shift_div: int = 8, fixed_segments: Optional[int] = None):
+        super().__init__()
+        self.net = net
+        self.shift_div = shift_div
+        self.fixed_segments = fixed_segments
+        self.num_segments = fixed_segments or 8
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(temporal_shift(x, self.num_segments, self.shift_div))
+
+    def extra_repr(self) -> str:
+        fixed = f", fixed_segments={self.fixed_segments}" if self.fixed_segments else ""
+        return f"shift_div={self.shift_div}{fixed}"
+
+
+def set_num_segments(module: nn.Module, num_segments: int) -> None:
+    """Tell every unpinned ``TemporalShift`` in ``module`` how many frames one view has."""
+    for m in module.modules():
+        if isinstance(m, TemporalShift) and m.fixed_segments is None:
+            m.num_segments = num_segments
+
+
+def check_video_input(x: torch.Tensor, in_chans: int, name: str) -> None:
+    """Raise a ValueError naming the expected layout for anything that is not (B, C, T, H, W)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} expects a torch.Tensor of shape (B, C, T, H, W), got {type(x)}")
+    if x.dim() != 5 or x.shape[1] != in_chans:
+        raise ValueError(
+            f"{name} expects input of shape (B, C={in_chans}, T, H, W) (batch, channels, frames, "
+            f"height, width), got {tuple(x.shape)}"
+        )
+    if not x.is_floating_point():
+        raise ValueError(
+            f"{name} expects a normalised float tensor, got dtype {x.dtype}; normalise uint8 "
+            "frames with the model's mean/std first (videozoo.create_transform does this)"
+        )

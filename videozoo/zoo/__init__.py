@@ -1,0 +1,1 @@
+"""The MMAction2 zoo tables as registry entries, one file per family."""
