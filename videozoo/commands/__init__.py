@@ -1,0 +1,1 @@
+"""Subcommands of the ``videozoo`` CLI, one module each (see ``videozoo.cli``)."""
