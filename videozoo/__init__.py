@@ -3,9 +3,15 @@
     import videozoo
     model = videozoo.create_model("tsm_r50_1x1x8_50e_kinetics400_rgb", pretrained=True)
 """
-from . import models  # noqa: F401  (registers the architectures)
-from . import zoo  # noqa: F401  (registers the zoo entries)
+from . import (
+    models,  # noqa: F401  (registers the architectures)
+    transforms,  # noqa: F401  (videozoo.transforms.sample_frame_indices, ...)
+    zoo,  # noqa: F401  (registers the zoo entries)
+)
+from ._checkpoint import CheckpointError
+from ._convert import convert_checkpoint
 from ._factory import create_model
+from ._hub import DownloadError, download_weights
 from ._registry import (
     list_architectures,
     list_models,
@@ -13,11 +19,38 @@ from ._registry import (
     pretrained_info,
     register_model,
 )
+from .data import (
+    VideoDataset,
+    create_transform,
+    label_names,
+    make_synthetic_dataset,
+    resolve_data_config,
+)
+from .evaluation import (
+    EvalResult,
+    evaluate,
+    metrics,  # noqa: F401  (videozoo.metrics.top_k_accuracy, ...)
+)
+from .flops import count_flops, count_params, format_count
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "VideoDataset",
+    "create_transform",
+    "label_names",
+    "make_synthetic_dataset",
+    "resolve_data_config",
+    "CheckpointError",
+    "EvalResult",
+    "evaluate",
+    "DownloadError",
+    "convert_checkpoint",
+    "download_weights",
     "create_model",
+    "count_flops",
+    "count_params",
+    "format_count",
     "list_architectures",
     "list_models",
     "list_pretrained",

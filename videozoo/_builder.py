@@ -74,10 +74,13 @@ def build_model(
     kw_classes = arch_kwargs.pop("num_classes", None)
     requested = num_classes if num_classes is not None else kw_classes
     if state_dict is not None:
-        build_classes = infer_num_classes(state_dict, meta) or requested or 400
+        build_classes = infer_num_classes(state_dict, meta) or requested
     else:
-        build_classes = requested or (entry.num_classes if entry else 400)
-    model = model_entrypoint(arch)(num_classes=build_classes, **arch_kwargs)
+        build_classes = requested or (entry.num_classes if entry else None)
+    if build_classes is not None:
+        arch_kwargs["num_classes"] = build_classes
+    model = model_entrypoint(arch)(**arch_kwargs)  # no count given: the architecture's default
+    build_classes = model.num_classes
 
     if state_dict is not None:
         load_state_dict_strict(model, to_model_state_dict(model, state_dict), source or "")

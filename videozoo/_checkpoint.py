@@ -3,6 +3,8 @@
 MMAction2 ``.pth`` files (0.x and 1.x layouts) are read with ``torch.load(weights_only=True)``;
 videozoo's own files are safetensors. A family's ``convert_mmaction_state_dict`` renames
 MMAction2 keys; ``load_state_dict_strict`` then refuses any missing, unexpected or mis-shaped key.
+When ``weights_only`` refuses a file (objects in a 0.x ``meta``), ``_safe_pickle`` reads it with a
+restricted unpickler that never imports or calls what the file names.
 """
 from __future__ import annotations
 
@@ -21,21 +23,64 @@ class CheckpointError(RuntimeError):
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """(state_dict, metadata) of a ``.pth`` or ``.safetensors`` file, read without running code."""
+    """(state_dict, metadata) of a ``.pth`` or ``.safetensors`` file, read without running code.
+
+    The format is told by the file's first bytes, not its name. Anything that is not a readable
+    checkpoint (empty, truncated, an HTML error page, a TorchScript archive...) raises
+    :class:`CheckpointError` naming the file.
+    """
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.endswith(".safetensors"):
-        from safetensors import safe_open
-        from safetensors.torch import load_file
+    kind = sniff_checkpoint_format(path)
+    try:
+        if kind == "safetensors":
+            from safetensors import safe_open
+            from safetensors.torch import load_file
 
-        with safe_open(path, framework="pt") as f:
-            meta = dict(f.metadata() or {})
-        return dict(load_file(path)), meta
-    from ._safe_pickle import safe_torch_load
+            with safe_open(path, framework="pt") as f:
+                meta = dict(f.metadata() or {})
+            return dict(load_file(path)), meta
+        from ._safe_pickle import safe_torch_load
 
-    obj = safe_torch_load(path)
+        obj = safe_torch_load(path)
+    except CheckpointError:
+        raise
+    except Exception as e:  # torch / safetensors / pickle errors on a damaged file
+        what = "truncated or corrupt" if kind != "safetensors" else "not a valid safetensors file"
+        raise CheckpointError(
+            f"cannot read checkpoint {path} ({kind} format): the file is {what} "
+            f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}). "
+            "Delete it and download or export it again."
+        ) from e
     return unwrap_state_dict(obj, path), {}
+
+
+def sniff_checkpoint_format(path: str | os.PathLike) -> str:
+    """'zip' (torch.save), 'legacy' (torch.save before 1.6) or 'safetensors', from the content."""
+    path = os.fspath(path)
+    size = os.path.getsize(path)
+    if size == 0:
+        raise CheckpointError(f"{path} is empty, not a checkpoint")
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if head.startswith(b"PK\x03\x04"):
+        return "zip"
+    if head[:2] in (b"\x80\x02", b"\x80\x03", b"\x80\x04", b"\x80\x05"):
+        return "legacy"
+    if len(head) >= 9:
+        header_len = int.from_bytes(head[:8], "little")
+        if head[8:9] == b"{" and 8 + header_len <= size:
+            return "safetensors"
+        if head[8:9] == b"{":
+            raise CheckpointError(f"{path} is a truncated safetensors file ({size} bytes)")
+    if head.lstrip()[:1] == b"<":
+        raise CheckpointError(
+            f"{path} is an HTML/XML page, not a checkpoint (a failed download or an error page?)"
+        )
+    raise CheckpointError(
+        f"{path} is not a PyTorch (.pth) or safetensors checkpoint (starts with {head[:8]!r})"
+    )
 
 
 def unwrap_state_dict(obj: Any, source: str = "checkpoint") -> dict[str, torch.Tensor]:
@@ -77,8 +122,16 @@ def infer_num_classes(state_dict: Mapping[str, torch.Tensor], meta: Optional[Map
 
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor],
                            source: str = "checkpoint") -> None:
-    """Load so that every key fills exactly one tensor of the model and every tensor is filled."""
+    """Load so that every key fills exactly one tensor of the model and every tensor is filled.
+
+    The one leniency: a BatchNorm ``num_batches_tracked`` counter the file lacks keeps the
+    model's value (it only matters for momentum-free BN training, never for inference).
+    """
     expected = model.state_dict()
+    state_dict = dict(state_dict)
+    for k in set(expected) - set(state_dict):
+        if k.endswith(".num_batches_tracked"):  # a BN counter, absent from some old files
+            state_dict[k] = expected[k]
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     shape_mismatch = sorted(
@@ -104,7 +157,15 @@ def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tens
 
 def to_model_state_dict(model: nn.Module, state_dict: dict[str, torch.Tensor]
                         ) -> dict[str, torch.Tensor]:
-    """Rename MMAction2 keys with the family's converter; videozoo keys pass through."""
+    """Rename MMAction2 keys with the family's converter; videozoo keys pass through.
+
+    videozoo's own keys often start with ``backbone.`` too, so a file whose keys are all the
+    model's own (a converted safetensors file) is taken as it is, without the converter.
+    """
+    own = set(model.state_dict())
+    if set(state_dict) <= own and all(k.endswith(".num_batches_tracked")
+                                      for k in own - set(state_dict)):
+        return state_dict
     if is_mmaction_layout(state_dict):
         convert = getattr(model, "convert_mmaction_state_dict", None)
         if convert is None:

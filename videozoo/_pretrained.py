@@ -55,8 +55,14 @@ class TrainProtocol:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     batch_size: Optional[str] = None  # e.g. '8 gpus x 16 videos'
-    lr_schedule: str = ""  # e.g. 'step at epochs 20, 40 (x0.1)' or 'cosine, 5 warm-up epochs'
+    lr_schedule: str = ""  # human-readable, e.g. 'step at epochs 20, 40 (x0.1)'
+    schedule: str = "step"  # 'step' | 'cosine' (machine-readable, used by videozoo.lr_scheduler)
+    lr_milestones: tuple[int, ...] = ()  # epochs at which 'step' multiplies the lr by lr_gamma
+    lr_gamma: float = 0.1
+    warmup_epochs: float = 0.0  # linear warm-up from lr * warmup_ratio
+    warmup_ratio: float = 0.1
     fc_lr5: bool = False  # TSM: 5x learning rate on the final layer
+    dense: bool = False  # DenseSampleFrames (clips from a 64-frame window) instead of segments
     augment: str = ""  # e.g. 'MultiScaleCrop + Flip', 'RandAugment', 'MixUp alpha 0.2'
     pretrain: str = "ImageNet"
     clip_grad: Optional[float] = None
@@ -71,6 +77,11 @@ class ReportedResult:
     protocol: str = "default"  # name of the TestProtocol it was measured with
     source: str = ""  # zoo table file, e.g. '000_c51641af8350fd2d.txt'
     note: str = ""  # e.g. 'two-stream fusion with flow entry X', 'reference code'
+    # 'weights' (this checkpoint), 'reference' (authors' code), 'fusion' (with `entries`),
+    # 'revision' (another revision of the table), 'delta' (change against `entries`)
+    kind: str = "weights"
+    section: str = ""  # the table's heading, e.g. 'Kinetics-400 Data Benchmark'
+    entries: tuple[str, ...] = ()  # other zoo entries the number involves (fusion, delta)
 
 
 @dataclass(frozen=True)
@@ -103,12 +114,14 @@ class ZooEntry:
     flops: Optional[str] = None  # as the table reports, e.g. '32.88G'
     params: Optional[str] = None
     inference_time: Optional[float] = None  # video/s, as reported
+    inference_setting: str = ""  # what inference_time ran on, e.g. '8x1 frames'
     gpu_memory_mb: Optional[int] = None  # training memory, as reported
     source_tables: tuple[str, ...] = ()
     paper: str = ""
     license: str = "apache-2.0"
     notes: tuple[str, ...] = ()  # every place where table and config disagree, and other caveats
     aliases: tuple[str, ...] = ()
+    multi_label: bool = False  # several labels per video (MMiT): sigmoid/BCE, reported as mAP
 
     @property
     def has_weights(self) -> bool:
@@ -126,20 +139,26 @@ class ZooEntry:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """Headline metrics, merged over the reported results of the entry's own weights.
+        """Headline metrics of the entry's own weights (``kind == 'weights'`` results).
 
-        Results measured with a non-default protocol get the protocol name as suffix
-        (``top1_accurate``); the first protocol's results stay bare (``top1``) unless the entry
-        has several named protocols, in which case every key carries its protocol.
+        Bare keys (``top1``, ``top5``, ``mAP``) are the numbers of the default (first) test
+        protocol, the one ``resolve_data_config`` uses. When the weights were measured with
+        several protocols, every protocol's numbers are also given with its name as suffix
+        (``top1_efficient``, ``top1_accurate``; ``top1_25x10``, ``top1_25x3``). Reference-code,
+        fusion, other-revision and delta numbers stay in ``reported`` only. The first table
+        row wins when two rows report the same protocol.
         """
+        own = [r for r in self.reported if r.kind == "weights"]
+        default = self.test_protocols[0].name if self.test_protocols else None
         out: dict[str, float] = {}
-        named = len({r.protocol for r in self.reported if not r.note}) > 1
-        for r in self.reported:
-            if r.note:  # fusion, reference code and other rows are kept in `reported` only
-                continue
-            for k, v in r.metrics.items():
-                key = f"{k}_{r.protocol}" if named else k
-                out.setdefault(key, v)
+        for r in own:
+            if r.protocol == default:
+                for k, v in r.metrics.items():
+                    out.setdefault(k, v)
+        if len({r.protocol for r in own}) > 1:
+            for r in own:
+                for k, v in r.metrics.items():
+                    out.setdefault(f"{k}_{r.protocol}", v)
         return out
 
     def to_dict(self) -> dict[str, Any]:

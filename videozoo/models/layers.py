@@ -11,7 +11,9 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     """MMAction2/TSM shift on a ``(N*T, C, H, W)`` frame batch.
 
     Channels ``[0, C/div)`` take the next frame (zero at the last), channels ``[C/div, 2C/div)``
-    the previous frame (zero at the first); the rest are untouched.
+    the previous frame (zero at the first); the rest are untouched. One output allocation and
+    one pass over the data (no zero-filled buffer, no concatenation); the memory format of ``x``
+    (contiguous or channels_last) is kept.
     """
     nt, c, h, w = x.shape
     if nt % num_segments:
@@ -22,11 +24,13 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     fold = c // shift_div
     if fold == 0:
         return x
-    x = x.view(nt // num_segments, num_segments, c, h * w)
-    out = torch.zeros_like(x)
-    out[:, :-1, :fold] = x[:, 1:, :fold]
-    out[:, 1:, fold:2 * fold] = x[:, :-1, fold:2 * fold]
-    out[:, :, 2 * fold:] = x[:, :, 2 * fold:]
+    src = x.reshape(nt // num_segments, num_segments, c, h, w)
+    out = torch.empty_like(src)
+    out[:, :-1, :fold] = src[:, 1:, :fold]
+    out[:, -1:, :fold] = 0
+    out[:, 1:, fold:2 * fold] = src[:, :-1, fold:2 * fold]
+    out[:, :1, fold:2 * fold] = 0
+    out[:, :, 2 * fold:] = src[:, :, 2 * fold:]
     return out.view(nt, c, h, w)
 
 
@@ -37,6 +41,8 @@ class TemporalShift(nn.Module):
     before every forward unless ``fixed_segments`` pins it (MobileOne-S4 1x1x16 shifts in groups
     of 8 while its head averages 16 frames, exactly as MMAction2's config does).
     """
+
+    segment_aware = True  # set_num_segments updates num_segments
 
     def __init__(self, net: nn.Module, shift_div: int = 8, fixed_segments: Optional[int] = None):
         super().__init__()
@@ -54,9 +60,11 @@ class TemporalShift(nn.Module):
 
 
 def set_num_segments(module: nn.Module, num_segments: int) -> None:
-    """Tell every unpinned ``TemporalShift`` in ``module`` how many frames one view has."""
+    """Tell every unpinned ``TemporalShift`` (and other module with ``segment_aware = True`` and
+    ``num_segments``/``fixed_segments`` attributes, e.g. non-local wrappers) in ``module`` how
+    many frames one view has."""
     for m in module.modules():
-        if isinstance(m, TemporalShift) and m.fixed_segments is None:
+        if getattr(m, "segment_aware", False) and m.fixed_segments is None:
             m.num_segments = num_segments
 
 

@@ -1,0 +1,88 @@
+"""The zoo's optimiser recipes as parameter groups, for any torch optimiser.
+
+MMAction2 trains TSN/TPN with one group (SGD, weight decay on everything) and TSM with
+``TSMOptimWrapperConstructor``: the first conv at the base rate; other conv/linear weights at the
+base rate; biases at 2x with no decay; norm layers with no decay; and, with ``fc_lr5``, the final
+classifier's weight at 5x and its bias at 10x (no decay).
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+_NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
+               nn.modules.instancenorm._InstanceNorm)
+_CONV_TYPES = (nn.modules.conv._ConvNd,)
+
+
+def _recipe_for(model: nn.Module) -> str:
+    arch = getattr(model, "pretrained_cfg", {}).get("architecture", "")
+    return "tsm" if arch.startswith("tsm_") else "default"
+
+
+def param_groups(
+    model: nn.Module,
+    lr: float,
+    weight_decay: float = 1e-4,
+    recipe: Optional[str] = None,
+    fc_lr5: bool = True,
+) -> list[dict[str, Any]]:
+    """Parameter groups following the zoo recipe of ``model``; every trainable parameter appears
+    in exactly one group; frozen ones (``requires_grad=False``) in none.
+
+    Args:
+        recipe: ``'tsm'`` (MMAction2's TSM constructor), ``'default'`` (one group), or None to
+            pick from the model's architecture.
+        fc_lr5: TSM only: 5x/10x learning rate for the classifier's weight/bias.
+    """
+    recipe = recipe or _recipe_for(model)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if recipe == "default":
+        return [{"params": trainable, "lr": lr, "weight_decay": weight_decay, "name": "all"}]
+    if recipe != "tsm":
+        raise ValueError(f"unknown recipe {recipe!r}; use 'tsm' or 'default'")
+
+    classifier = model.get_classifier() if hasattr(model, "get_classifier") else None
+    classifier_ids = {id(p) for p in classifier.parameters()} if classifier is not None else set()
+    groups: dict[str, list[torch.nn.Parameter]] = {
+        "first_conv_weight": [], "first_conv_bias": [], "weight": [], "bias": [], "norm": [],
+        "fc_weight": [], "fc_bias": [],
+    }
+    seen: set[int] = set()
+    first_conv_done = False
+    for module in model.modules():
+        own = [(n, p) for n, p in module.named_parameters(recurse=False)
+               if p.requires_grad and id(p) not in seen]
+        if not own:
+            if isinstance(module, _CONV_TYPES):
+                first_conv_done = True  # a frozen first conv still counts as the first
+            continue
+        if isinstance(module, _NORM_TYPES):
+            kind = ["norm"] * len(own)
+        elif id(own[0][1]) in classifier_ids and fc_lr5:
+            kind = ["fc_weight" if n == "weight" else "fc_bias" for n, _ in own]
+        elif isinstance(module, _CONV_TYPES) and not first_conv_done:
+            kind = ["first_conv_weight" if n == "weight" else "first_conv_bias" for n, _ in own]
+        else:
+            kind = ["weight" if p.ndim > 1 else "bias" for _, p in own]
+        if isinstance(module, _CONV_TYPES):
+            first_conv_done = True
+        for k, (_, p) in zip(kind, own):
+            groups[k].append(p)
+            seen.add(id(p))
+    unassigned = [p for p in trainable if id(p) not in seen]
+    if unassigned:  # parameters registered outside any module's own list cannot happen in torch
+        raise RuntimeError(f"{len(unassigned)} parameters were not assigned to a group")
+
+    settings = {
+        "first_conv_weight": (1, weight_decay), "first_conv_bias": (2, 0.0),
+        "weight": (1, weight_decay), "bias": (2, 0.0), "norm": (1, 0.0),
+        "fc_weight": (5, weight_decay), "fc_bias": (10, 0.0),
+    }
+    return [
+        {"params": params, "lr": lr * settings[name][0], "weight_decay": settings[name][1],
+         "name": name}
+        for name, params in groups.items() if params
+    ]
