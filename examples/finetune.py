@@ -46,8 +46,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 import videozoo
+from videozoo import classification_loss, lr_scheduler, multilabel_loss, param_groups
 from videozoo.data import CutMix, MixUp, collate_videos
-from videozoo.training import classification_loss, lr_scheduler, multilabel_loss, param_groups
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:

@@ -5,7 +5,9 @@ covered without editing this file.
 """
 from __future__ import annotations
 
+import copy
 import functools
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -51,29 +53,34 @@ def build(arch: str, **kwargs) -> torch.nn.Module:
     return model.eval()
 
 
+class Reference(NamedTuple):
+    model: torch.nn.Module  # shared between tests: never mutate it
+    state_dict: dict[str, torch.Tensor]  # MMAction2 keys
+    x: torch.Tensor  # (2, C, T, s, s)
+    out: torch.Tensor  # model(x)
+
+
 @functools.cache
-def reference(arch: str) -> tuple[dict, torch.Tensor, torch.Tensor]:
-    """(MMAction2-keyed weights, input, expected logits) of one perturbed model, built once."""
+def reference(arch: str) -> Reference:
+    """One perturbed 11-class model per architecture, its MMAction2 weights and logits."""
     model = build(arch, num_classes=11)
-    x = make_input(model, arch)
+    x = make_input(model, arch, batch=2)
     with torch.no_grad():
         out = model(x)
-    return model.export_mmaction_state_dict(), x, out
+    return Reference(model, model.export_mmaction_state_dict(), x, out)
 
 
 def load_and_run(arch: str, path, **kwargs) -> tuple[torch.nn.Module, torch.Tensor]:
     model = videozoo.create_model(arch, checkpoint_path=path, **kwargs).eval()
     with torch.no_grad():
-        return model, model(reference(arch)[1])
+        return model, model(reference(arch).x)
 
 
 @pytest.mark.parametrize("arch", ARCHS)
 def test_model_surface(arch):
     """Forward, features/head split, bad inputs, MMAction2 key round trip, reset_classifier."""
-    model = build(arch, num_classes=11)
-    x = make_input(model, arch, batch=2)
+    model, _, x, out = reference(arch)
     with torch.no_grad():
-        out = model(x)
         feats = model.forward_features(x)
         pre = model.forward_head(feats, pre_logits=True)
         again = model.forward_head(feats)
@@ -107,49 +114,46 @@ def test_model_surface(arch):
     for k, v in sd.items():
         assert torch.equal(back[k], v), k
 
-    # every classifier is replaced
+    # every classifier is replaced (on a copy: the reference model is shared)
+    model = copy.deepcopy(model)
     model.reset_classifier(5)
     assert model.num_classes == 5
     for name in model.classifier_names:
         assert model.get_submodule(name).out_features == 5, name
     with torch.no_grad():
-        assert model(x).shape == (2, 5)
+        assert model.forward_head(feats).shape == (2, 5)
 
 
 @pytest.mark.parametrize("arch", IO_ARCHS)
-def test_load_mmaction_checkpoint_1x(arch, tmp_path):
-    sd, _, expected = reference(arch)
-    path = save_mmaction_checkpoint(sd, tmp_path / "ckpt.pth", "1x")
+def test_checkpoint_1x_and_safetensors(arch, tmp_path):
+    """MMAction2 1.x .pth -> model -> videozoo safetensors -> model: same logits throughout."""
+    ref = reference(arch)
+    path = save_mmaction_checkpoint(ref.state_dict, tmp_path / "ckpt.pth", "1x")
     model, out = load_and_run(arch, path)
     assert model.num_classes == 11  # from the checkpoint
-    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out, ref.out, rtol=1e-5, atol=1e-5)
+
+    path = tmp_path / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
+              metadata={"architecture": arch})
+    model, out = load_and_run(arch, path)
+    assert model.num_classes == 11
+    torch.testing.assert_close(out, ref.out, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("layout", ["0x", "bare", "ddp"])
 @pytest.mark.parametrize("arch", ["tsm_r50", "tsm_mobilenetv2"])
 def test_load_mmaction_checkpoint_layouts(arch, layout, tmp_path):
-    sd, _, expected = reference(arch)
-    path = save_mmaction_checkpoint(sd, tmp_path / "ckpt.pth", layout)
+    ref = reference(arch)
+    path = save_mmaction_checkpoint(ref.state_dict, tmp_path / "ckpt.pth", layout)
     _, out = load_and_run(arch, path)
-    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
-
-
-@pytest.mark.parametrize("arch", IO_ARCHS)
-def test_safetensors_roundtrip(arch, tmp_path):
-    sd, x, expected = reference(arch)
-    model = videozoo.create_model(arch, num_classes=11)
-    model.load_state_dict(model.convert_mmaction_state_dict(sd))
-    path = tmp_path / "model.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path),
-              metadata={"architecture": arch})
-    _, out = load_and_run(arch, path)
-    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out, ref.out, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("arch", IO_ARCHS)
 def test_strict_loading_errors(arch, tmp_path):
     """A missing key, an unexpected key and a wrong shape are all reported, by name."""
-    sd, _, _ = reference(arch)
+    sd = reference(arch).state_dict
     weights = [k for k in sd if k.startswith("backbone.") and sd[k].dim() > 1]
     gone, bent = weights[0], weights[-1]
     broken = {k: v for k, v in sd.items() if k != gone}
@@ -165,7 +169,7 @@ def test_strict_loading_errors(arch, tmp_path):
 
 @pytest.mark.parametrize("arch", ["tsn_r50", "tsm_r50_nl_gaussian", "tpn_tsm_r50"])
 def test_num_classes_change_warns_and_resets(arch, tmp_path):
-    sd, _, _ = reference(arch)
+    sd = reference(arch).state_dict
     path = save_mmaction_checkpoint(sd, tmp_path / "ckpt.pth")
     with pytest.warns(UserWarning, match="re-initialised"):
         model = videozoo.create_model(arch, checkpoint_path=path, num_classes=3)
@@ -178,21 +182,17 @@ def test_num_classes_change_warns_and_resets(arch, tmp_path):
 
 
 def test_channels_last_matches_contiguous():
-    model = build("tsm_r50", num_classes=11)
-    x = make_input(model, "tsm_r50", batch=2)
+    ref = reference("tsm_r50")
+    model = copy.deepcopy(ref.model).to(memory_format=torch.channels_last)
     with torch.no_grad():
-        ref = model(x)
-        model = model.to(memory_format=torch.channels_last)
-        out = model(x)
-    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-5)
+        out = model(ref.x)
+    torch.testing.assert_close(out, ref.out, rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.slow
 def test_torch_compile():
-    model = build("tsm_r50", num_classes=11)
-    x = make_input(model, "tsm_r50")
+    ref = reference("tsm_r50")
+    compiled = torch.compile(copy.deepcopy(ref.model))
     with torch.no_grad():
-        ref = model(x)
-        compiled = torch.compile(model)
-        out = compiled(x)
-    torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+        out = compiled(ref.x)
+    torch.testing.assert_close(out, ref.out, rtol=1e-4, atol=1e-4)

@@ -386,9 +386,9 @@ def test_views_are_independent():
 
 
 def test_num_segments_pins_the_shift():
-    model = videozoo.create_model("tsm_r50", num_segments=4, num_classes=5).eval()
-    randomise(model, seed=5)
+    model = videozoo.create_model("tsm_r50", num_segments=4, num_classes=5)
     x = torch.randn(1, 3, 8, 32, 32)
+    randomise(model, seed=5, calib_shape=(2, 3, 8, 32, 32))
     with torch.no_grad():
         pinned = model(x)
     assert all(m.num_segments == 4 for m in model.modules() if isinstance(m, TemporalShift))

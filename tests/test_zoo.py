@@ -177,6 +177,9 @@ def test_entry_schema(entry: ZooEntry):
     assert entry.arch in ARCHS and _registry.is_model(entry.arch)
     assert entry.mmaction_version in ("0.x", "1.x")
     assert entry.config and not entry.config.endswith(".py")
+    assert re.fullmatch(r"https://github.com/open-mmlab/mmaction2/blob/[0-9a-f]{40}/configs/"
+                        r"recognition/(tsn|tsm|tpn)(/data_benchmark)?/" + re.escape(entry.config)
+                        + r"\.py", entry.config_url)
     assert entry.name.split(".")[0] == entry.name or entry.name.count(".") == 1
     assert entry.dataset in DATASETS and entry.num_classes == DATASETS[entry.dataset].num_classes
     assert entry.label_map == label_map_url(entry.dataset)

@@ -32,6 +32,12 @@ from .evaluation import (
     metrics,  # noqa: F401  (videozoo.metrics.top_k_accuracy, ...)
 )
 from .flops import count_flops, count_params, format_count
+from .training import (
+    classification_loss,
+    lr_scheduler,
+    multilabel_loss,
+    param_groups,
+)
 
 __version__ = "0.1.0"
 
@@ -51,6 +57,10 @@ __all__ = [
     "count_flops",
     "count_params",
     "format_count",
+    "classification_loss",
+    "lr_scheduler",
+    "multilabel_loss",
+    "param_groups",
     "list_architectures",
     "list_models",
     "list_pretrained",

@@ -59,17 +59,6 @@ def _table_file(source: str) -> str:
     return f"{source} ({TABLES[source]})" if source in TABLES else source
 
 
-def config_url(entry: ZooEntry) -> str:
-    """Where the entry's MMAction2 config can be read (the revision the entry was checked on)."""
-    from .zoo._common import MMACTION2_0X, MMACTION2_1X, MMACTION2_REPO
-
-    rev = MMACTION2_1X if entry.mmaction_version == "1.x" else MMACTION2_0X
-    folder = family(entry)
-    sub = "data_benchmark/" if "multiscalecrop" in entry.config or "randomresized" in entry.config \
-        else ""
-    return f"{MMACTION2_REPO}/blob/{rev}/configs/recognition/{folder}/{sub}{entry.config}.py"
-
-
 def describe_protocol(p: TestProtocol) -> str:
     """One line: sampling x crops, view count and how views are averaged."""
     crops = _CROPS[p.crop]
@@ -190,7 +179,7 @@ def _model_index(entry: ZooEntry) -> list[dict]:
             "dataset": {"name": _dataset_title(entry.dataset), "type": entry.dataset,
                         "split": "validation"},
             "metrics": metrics,
-            "source": {"name": "MMAction2 model zoo", "url": config_url(entry)},
+            "source": {"name": "MMAction2 model zoo", "url": entry.config_url},
         }],
     }]
 
@@ -213,7 +202,7 @@ def hub_model_card(entry: ZooEntry) -> str:
     out = ["---", *_yaml(front), "---", "", f"# {entry.name}", ""]
     out += [f"{title}, trained on {_dataset_title(entry.dataset)} "
             f"({entry.data or entry.decoder}) with MMAction2 {entry.mmaction_version}: config "
-            f"[`{entry.config}`]({config_url(entry)}). The weights are MMAction2's published "
+            f"[`{entry.config}`]({entry.config_url}). The weights are MMAction2's published "
             "checkpoint, converted to videozoo's safetensors layout; videozoo's model is "
             "numerically identical to MMAction2's.", ""]
     out += ["## Usage", "", "```python", "import videozoo", "",

@@ -111,6 +111,7 @@ class ZooEntry:
     sha256_prefix: Optional[str] = None  # the 8 hex digits of the checkpoint file name
     hf_hub_id: Optional[str] = None  # filled by the registry from the configurable org
     log_url: Optional[str] = None
+    config_url: Optional[str] = None  # the MMAction2 config file, at the revision it was read
     flops: Optional[str] = None  # as the table reports, e.g. '32.88G'
     params: Optional[str] = None
     inference_time: Optional[float] = None  # video/s, as reported

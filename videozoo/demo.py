@@ -75,6 +75,11 @@ class DemoConfig:
     dropout: float = 0.5
     fc_lr5: bool = False  # TSM recipe's 5x/10x classifier lr (too hot for a random init)
     warmup_epochs: float = 0.0
+    schedule: str = "cosine"  # 'cosine' | 'constant'
+    clip_grad: Optional[float] = None  # max gradient norm
+    head_lr_mult: float = 1.0
+    optimizer: str = "sgd"  # 'sgd' | 'adamw'
+    train_scales: tuple[float, ...] = (1, 0.875, 0.75, 0.66)  # MultiScaleCrop's
     seed: int = 0
     backbone: str = "mobilenetv2"  # 'mobilenetv2' | 'r50'
     with_tpn: bool = False
@@ -137,7 +142,8 @@ def make_demo_data(root: str | os.PathLike, cfg: DemoConfig) -> tuple[Any, Any]:
     return train, test
 
 
-def demo_data_config(arch: str, size: int, num_segments: int, video_frames: int = 16) -> Any:
+def demo_data_config(arch: str, size: int, num_segments: int, video_frames: int = 16,
+                     scales: Optional[Sequence[float]] = None) -> Any:
     """The architecture's data config shrunk to the demo, the same augmentation for every model:
     ``num_segments`` frames (2D models: one per segment; 3D: one clip spanning the video), one
     centre crop of ``size`` at test; MultiScaleCrop to ``size`` and a flip that swaps the
@@ -153,6 +159,7 @@ def demo_data_config(arch: str, size: int, num_segments: int, video_frames: int 
         clip = dict(clip_len=1, frame_interval=1, num_clips=num_segments)
         segments = num_segments
     train = base.train.replace(**clip, resize=(-1, size), input_size=size, crop="multiscale",
+                               scales=tuple(scales) if scales else base.train.scales,
                                flip_ratio=0.5, flip_label_map=dict(FLIP_LABELS),
                                color_jitter=False, rand_augment=False, augmix=False,
                                mixup_alpha=None, cutmix_alpha=None)
@@ -220,11 +227,31 @@ def _loss_fn(model: nn.Module) -> Callable[[torch.Tensor, torch.Tensor], torch.T
     return lambda x, y: classification_loss(model(x), y)
 
 
+def _scale_head_lr(model: nn.Module, groups: list[dict[str, Any]], mult: float
+                   ) -> list[dict[str, Any]]:
+    """Move the classifiers' parameters (TPN: both heads) into groups at ``mult`` x the lr."""
+    if mult == 1.0:
+        return groups
+    head = {id(p) for name in model.classifier_names
+            for p in model.get_submodule(name).parameters()}
+    out = []
+    for g in groups:
+        body = [p for p in g["params"] if id(p) not in head]
+        mine = [p for p in g["params"] if id(p) in head]
+        if body:
+            out.append({**g, "params": body})
+        if mine:
+            out.append({**g, "params": mine, "lr": g["lr"] * mult, "name": f"{g['name']}_head"})
+    return out
+
+
 def train_one_model(model: nn.Module, loader: DataLoader, epochs: int, lr: float,
                     momentum: float = 0.9, weight_decay: float = 1e-4,
                     device: Optional[torch.device] = None,
                     log: Optional[Callable[[str], None]] = None, tag: str = "",
-                    fc_lr5: bool = False, warmup_epochs: float = 0.0) -> list[float]:
+                    fc_lr5: bool = False, warmup_epochs: float = 0.0,
+                    schedule: str = "cosine", clip_grad: Optional[float] = None,
+                    head_lr_mult: float = 1.0, optimizer_name: str = "sgd") -> list[float]:
     """SGD with the zoo's parameter groups and a cosine schedule; the mean loss of every epoch.
 
     The loader's own seeded generator fixes the order and the augmentation draws, so two models
@@ -235,10 +262,17 @@ def train_one_model(model: nn.Module, loader: DataLoader, epochs: int, lr: float
 
     device = device or torch.device("cpu")
     model.to(device).train()
-    groups = param_groups(model, lr, weight_decay, fc_lr5=fc_lr5)
-    optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum)
-    recipe = TrainProtocol(schedule="cosine", epochs=epochs, warmup_epochs=warmup_epochs)
-    schedule = lr_scheduler(optimizer, recipe, len(loader))
+    groups = _scale_head_lr(model, param_groups(model, lr, weight_decay, fc_lr5=fc_lr5),
+                            head_lr_mult)
+    if optimizer_name == "adamw":
+        optimizer = torch.optim.AdamW(groups, lr=lr)
+    else:
+        optimizer = torch.optim.SGD(groups, lr=lr, momentum=momentum)
+    if schedule not in ("cosine", "constant"):
+        raise ValueError(f"schedule must be 'cosine' or 'constant', got {schedule!r}")
+    recipe = TrainProtocol(schedule="cosine" if schedule == "cosine" else "step",
+                           lr_milestones=(), epochs=epochs, warmup_epochs=warmup_epochs)
+    scheduler = lr_scheduler(optimizer, recipe, len(loader))
     compute_loss = _loss_fn(model)
     losses = []
     for epoch in range(epochs):
@@ -249,8 +283,10 @@ def train_one_model(model: nn.Module, loader: DataLoader, epochs: int, lr: float
             loss = compute_loss(x, y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if clip_grad:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
             optimizer.step()
-            schedule.step()
+            scheduler.step()
             total += float(loss.detach()) * len(y)
             count += len(y)
         losses.append(total / max(count, 1))
@@ -299,7 +335,8 @@ def _fit_and_score(label: str, arch: str, note: str, model: nn.Module, data_cfg:
     _seed_everything(cfg.seed + 1)  # dropout draws: the same for every model
     loader = _train_loader(train.ann_file, train.root, data_cfg, cfg)
     losses = train_one_model(model, loader, cfg.epochs, lr, cfg.momentum, cfg.weight_decay,
-                             device, log, label, cfg.fc_lr5, cfg.warmup_epochs)
+                             device, log, label, cfg.fc_lr5, cfg.warmup_epochs, cfg.schedule,
+                             cfg.clip_grad, cfg.head_lr_mult, cfg.optimizer)
     top1 = _held_out_top1(model, test, data_cfg, cfg, device)
     counts = np.bincount(np.asarray(test.labels), minlength=2)
     chance = 100.0 * counts.max() / counts.sum()
@@ -336,7 +373,7 @@ def run_demo(cfg: Optional[DemoConfig] = None,
         blind_name = blind_arch + "".join(f" {k}={v}" for k, v in blind_kwargs.items())
         blind_note = f"{blind_name}: the TSM's starting weights, no temporal shift"
         data_cfg = demo_data_config(temporal_arch, cfg.size, cfg.num_segments,
-                                    cfg.video_frames)
+                                    cfg.video_frames, cfg.train_scales)
         results = [
             _fit_and_score("TSM", temporal_arch, f"{temporal_arch} ({origin})", tsm, data_cfg,
                            train, test, cfg, cfg.lr, device, say),
@@ -349,7 +386,8 @@ def run_demo(cfg: Optional[DemoConfig] = None,
             tpn = create_tpn(cfg)
             results.append(_fit_and_score(
                 "TPN", cfg.tpn_arch, f"{cfg.tpn_arch} (random init, seed {cfg.seed})", tpn,
-                demo_data_config(cfg.tpn_arch, cfg.size, cfg.num_segments, cfg.video_frames),
+                demo_data_config(cfg.tpn_arch, cfg.size, cfg.num_segments, cfg.video_frames,
+                                 cfg.train_scales),
                 train, test, cfg,
                 cfg.tpn_lr, device, say))
     return results

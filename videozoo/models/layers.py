@@ -26,11 +26,14 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
         return x
     src = x.reshape(nt // num_segments, num_segments, c, h, w)
     out = torch.empty_like(src)
-    out[:, :-1, :fold] = src[:, 1:, :fold]
-    out[:, -1:, :fold] = 0
-    out[:, 1:, fold:2 * fold] = src[:, :-1, fold:2 * fold]
-    out[:, :1, fold:2 * fold] = 0
+    # Order and integer-indexed zero slabs matter under torch.compile: torch 2.15's inductor
+    # left part of the buffer unwritten (NaN logits) for the order rest-last with ``-1:``
+    # slices; this order is exact in eager and compiled (tests/test_models.py::test_torch_compile).
     out[:, :, 2 * fold:] = src[:, :, 2 * fold:]
+    out[:, :-1, :fold] = src[:, 1:, :fold]
+    out[:, -1, :fold] = 0
+    out[:, 1:, fold:2 * fold] = src[:, :-1, fold:2 * fold]
+    out[:, 0, fold:2 * fold] = 0
     return out.view(nt, c, h, w)
 
 

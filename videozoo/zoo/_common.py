@@ -178,11 +178,22 @@ def mean_ap(value: float, protocol: str, source: str, section: str) -> ReportedR
 
 
 # -- entries --------------------------------------------------------------------------------------
+def config_url(config: str, version: str, commit: Optional[str] = None) -> str:
+    """GitHub URL of an MMAction2 recognition config at the revision it was read from."""
+    rev = commit or (MMACTION2_1X if version == "1.x" else MMACTION2_0X)
+    folder = config.split("_", 1)[0].split("-", 1)[0]  # tsn / tsm / tpn
+    if "multiscalecrop" in config or "randomresizedcrop" in config:
+        folder += "/data_benchmark"
+    return f"{MMACTION2_REPO}/blob/{rev}/configs/recognition/{folder}/{config}.py"
+
+
 def entry(*, name: str, arch: str, config: str, version: str, dataset: str, url: str,
-          aliases: tuple[str, ...] = (), modality: str = "rgb", **fields: Any) -> ZooEntry:
-    """One checkpoint: fills in what follows from its dataset, modality and checkpoint URL
-    (class count, label map, SHA-256 prefix, flow normalisation) and adds the checkpoint file
-    stem to the aliases."""
+          aliases: tuple[str, ...] = (), modality: str = "rgb", config_commit: Optional[str] = None,
+          **fields: Any) -> ZooEntry:
+    """One checkpoint: fills in what follows from its dataset, modality, config and checkpoint
+    URL (class count, label map, config link, SHA-256 prefix, flow normalisation) and adds the
+    checkpoint file stem to the aliases. ``config_commit`` names the MMAction2 revision when the
+    config that produced the checkpoint is no longer on its branch."""
     ds = DATASETS[dataset]
     if modality == "flow":
         fields.setdefault("in_chans", 10)  # 5 consecutive (x, y) flow frames
@@ -194,7 +205,7 @@ def entry(*, name: str, arch: str, config: str, version: str, dataset: str, url:
         name=name, arch=arch, config=config, mmaction_version=version, dataset=dataset,
         num_classes=fields.pop("num_classes", ds.num_classes), modality=modality,
         label_map=label_map_url(dataset), url=url, sha256_prefix=sha256_prefix_of(url),
-        aliases=all_aliases, **fields)
+        config_url=config_url(config, version, config_commit), aliases=all_aliases, **fields)
 
 
 def train(**fields: Any) -> TrainProtocol:

@@ -29,6 +29,7 @@ ENTRIES = (
         version="0.x",
         dataset="ucf101",
         arch_kwargs={"dropout": 0.8, "init_std": 0.001},
+        config_commit="8b2f4ced07edbeca86bcbcb05e6f7eac17e42240",
         mean=(104.0, 117.0, 128.0),
         std=(1.0, 1.0, 1.0),
         decoder="rawframes",
