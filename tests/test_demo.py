@@ -62,9 +62,35 @@ def test_chance_band_is_three_binomial_sigmas():
 
 
 def test_cli_registers_demo():
-    args = build_parser().parse_args(["demo", "--quick", "--with-tpn", "--seed", "3"])
+    args = build_parser().parse_args(["demo", "--with-tpn", "--seed", "3", "--epochs", "2"])
     cfg = demo.config_from_args(args)
-    assert cfg.with_tpn and cfg.seed == 3 and cfg.num_train == DemoConfig.quick().num_train
+    assert cfg.with_tpn and cfg.seed == 3 and cfg.epochs == 2
+    assert cfg.num_train == DemoConfig().num_train and args.func is not None
+
+
+def test_r50_pair_shares_weights():
+    torch.manual_seed(0)
+    tsm = videozoo.create_model("tsm_r50", num_classes=2)
+    tsn = videozoo.create_model("tsn_r50", num_classes=2)
+    share_weights(tsm, tsn)
+    assert torch.equal(tsn.backbone.layer1[0].conv1.weight,
+                       tsm.backbone.layer1[0].conv1.net.weight)
+
+
+@pytest.mark.slow
+def test_demo_starts_both_models_from_a_local_checkpoint(tmp_path):
+    """A TSM checkpoint (MMAction2 layout, 400 classes) feeds both models; TPN runs too."""
+    source = videozoo.create_model("tsm_mobilenetv2", num_classes=400)
+    ckpt = tmp_path / "tsm.pth"
+    torch.save({"state_dict": source.export_mmaction_state_dict()}, ckpt)
+    cfg = DemoConfig(num_train=4, num_test=4, epochs=1, batch_size=2, checkpoint=str(ckpt),
+                     with_tpn=True, tpn_arch="tpn_slowonly_r50", size=32,
+                     workdir=str(tmp_path / "data"))
+    with pytest.warns(UserWarning, match="re-initialised"):
+        results = run_demo(cfg, log=None)
+    assert [r.label for r in results] == ["TSM", "TSN", "TPN"]
+    assert all(r.num_test == 4 and 0 <= r.top1 <= 100 for r in results)
+    assert str(ckpt) in results[0].note
 
 
 @pytest.mark.slow
@@ -73,8 +99,8 @@ def test_demo_tsm_learns_the_direction_tsn_stays_at_chance(tmp_path):
     the set of frames only, whose distribution is the same for both classes: on held-out videos
     it is right with probability 1/2 independently of everything it learnt, and its accuracy
     over n videos is (at most) Binomial(n, 1/2)/n: within 3 standard deviations of 50% (the
-    band below, 15 points for n=96) except with probability 0.3%. TSM must reach 90%."""
-    cfg = DemoConfig.quick(workdir=str(tmp_path))
+    band below, 13 points for n=128) except with probability 0.3%. TSM must reach 90%."""
+    cfg = DemoConfig(workdir=str(tmp_path))
     results = {r.label: r for r in run_demo(cfg, log=None)}
     tsm, tsn = results["TSM"], results["TSN"]
     assert tsm.num_test == tsn.num_test == cfg.num_test

@@ -102,5 +102,5 @@ def test_a_few_steps_reduce_the_loss(arch):
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     assert losses[-1] < losses[0]
