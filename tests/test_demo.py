@@ -110,3 +110,15 @@ def test_demo_tsm_learns_the_direction_tsn_stays_at_chance(tmp_path):
     assert tsm.train_loss[-1] < tsm.train_loss[0]
     text = demo.format_results(list(results.values()), cfg)
     assert "TSM" in text and "TSN" in text and "is_shift=False" in text
+
+
+def test_demo_failure_names_what_went_wrong():
+    cfg = DemoConfig()
+
+    def results(tsm: float, tsn: float) -> list:
+        return [demo.DemoResult("TSM", "a", "", tsm, 50.0, cfg.num_test),
+                demo.DemoResult("TSN", "b", "", tsn, 50.0, cfg.num_test)]
+
+    assert demo.demo_failure(results(97.0, 52.0), cfg) is None
+    assert "TSM reached 80.0%" in demo.demo_failure(results(80.0, 50.0), cfg)
+    assert "TSN scored 75.0%" in demo.demo_failure(results(97.0, 75.0), cfg)
