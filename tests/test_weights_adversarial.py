@@ -343,3 +343,27 @@ def test_digest_is_of_names_dtypes_shapes_and_bytes():
     assert tensors_sha256({"x": torch.zeros(2, dtype=torch.bfloat16)})
     assert tensors_sha256(a) != tensors_sha256({"w": torch.zeros(2, 3), "b": torch.ones(3) * 2})
     assert tensors_sha256(a) != tensors_sha256({"w2": torch.zeros(2, 3), "b": torch.ones(3)})
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+def test_download_cli_deadline_fails_with_one_line_and_exit_1(files, entry, monkeypatch, capsys):
+    from videozoo.cli import main
+
+    monkeypatch.setenv("VIDEOZOO_NO_HUB", "1")
+    files.trickle_s = 0.2
+    t0 = time.monotonic()
+    assert main(["download", entry.name, "--quiet", "--timeout", "1.5", "--stall-timeout",
+                 "1"]) == 1
+    assert time.monotonic() - t0 < 6
+    err = capsys.readouterr().err
+    assert f"{entry.name}: FAILED" in err and "did not finish within 1.5 s" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc"])
+def test_download_cli_refuses_bad_timeouts(entry, value, capsys):
+    from videozoo.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(["download", entry.name, "--timeout", value])
+    assert info.value.code == 2 and "--timeout" in capsys.readouterr().err

@@ -139,7 +139,9 @@ _PROBE_TTL_S = 30.0
 def unreachable_reason(url: str, timeout: Optional[float] = None) -> Optional[str]:
     """None when a TCP connection to ``url``'s server (or its proxy) opens within ``timeout``
     seconds (``VIDEOZOO_CONNECT_TIMEOUT``), else why not. DNS is inside the bound too (the
-    lookup runs in a helper thread). Answers are remembered for 30 s per server."""
+    lookup runs in a helper thread). A server that timed out is remembered for 30 s, so fetching
+    many files without network waits once; refusals are instant and successes cheap, so both
+    are asked afresh."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None  # file:// and the like: nothing to probe
@@ -171,7 +173,8 @@ def unreachable_reason(url: str, timeout: Optional[float] = None) -> Optional[st
         reason = f"no connection to {host}:{port} within {timeout:g} s (DNS or connect)"
     elif reason is not None:
         reason = f"cannot connect to {host}:{port} ({reason})"
-    _probe_cache[key] = (now, reason)
+    if not result:
+        _probe_cache[key] = (now, reason)
     return reason
 
 

@@ -35,8 +35,10 @@ Settings (environment, read at each call, not at import; ``deadline_s`` / ``stal
 of :func:`fetch_weights` win over the first two):
 
 * ``VIDEOZOO_DOWNLOAD_TIMEOUT`` (default 1800 s): the whole download of one file from one source.
-* ``VIDEOZOO_STALL_TIMEOUT`` (default 30 s): no byte for this long is a stall (also the time the
-  Hub gets to answer its metadata request, which is not retried).
+* ``VIDEOZOO_STALL_TIMEOUT`` (default 30 s): no byte for this long is a stall. The Hub's
+  metadata request (one, not retried) gets the smaller of this and 10 s; during the Hub's
+  transfer itself huggingface_hub bounds each read (``HF_HUB_DOWNLOAD_TIMEOUT``) and videozoo the
+  whole (``VIDEOZOO_DOWNLOAD_TIMEOUT``).
 * ``VIDEOZOO_CONNECT_TIMEOUT`` (default 3 s): each server must accept a TCP connection within
   this time, DNS included, or it is skipped at once. Without network the Hub step thus takes
   seconds, and the error says what to do instead (``HF_HUB_OFFLINE=1``, ``VIDEOZOO_MIRROR``,
@@ -91,6 +93,7 @@ logger = logging.getLogger("videozoo")
 
 HUB_FILENAME = "model.safetensors"
 HUB_ENDPOINT = "https://huggingface.co"
+HUB_METADATA_TIMEOUT_S = 10.0
 
 
 def mirror_dir() -> Optional[Path]:
@@ -248,7 +251,8 @@ def _from_hub(entry: ZooEntry, offline: bool, budget: float, stall: float) -> Pa
             return _checked_hub_file(_hf_download(entry, local_files_only=True), entry, None)
         raise UnreachableError(f"the Hub ({endpoint}) is unreachable: {reason}")
     url = hf_hub_url(hf_hub_id(entry), HUB_FILENAME, endpoint=endpoint)
-    metadata = get_hf_file_metadata(url, timeout=stall, retry_on_errors=False)  # one try
+    metadata = get_hf_file_metadata(url, timeout=min(stall, HUB_METADATA_TIMEOUT_S),
+                                    retry_on_errors=False)  # one try: the Hub answers in < 1 s
     path = _within_deadline(lambda: _hf_download(entry, etag_timeout=stall), budget,
                             f"Hub download of {hf_hub_id(entry)}/{HUB_FILENAME}")
     return _checked_hub_file(path, entry, metadata.etag)
