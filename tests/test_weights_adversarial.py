@@ -367,3 +367,30 @@ def test_download_cli_refuses_bad_timeouts(entry, value, capsys):
     with pytest.raises(SystemExit) as info:
         main(["download", entry.name, "--timeout", value])
     assert info.value.code == 2 and "--timeout" in capsys.readouterr().err
+
+
+def test_connect_probe_is_bounded_even_when_dns_or_connect_hangs(monkeypatch):
+    from videozoo import _download
+
+    monkeypatch.setattr(_download.socket, "create_connection",
+                        lambda *a, **k: time.sleep(5))  # a resolver or SYN that never answers
+    monkeypatch.setattr(_download, "_probe_cache", {})
+    t0 = time.monotonic()
+    reason = _download.unreachable_reason("https://hub.example.invalid/x", timeout=0.3)
+    assert reason is not None and "within 0.3 s" in reason
+    assert time.monotonic() - t0 < 1.5
+    t0 = time.monotonic()  # remembered: the next file does not wait again
+    assert _download.unreachable_reason("https://hub.example.invalid/y", timeout=0.3) == reason
+    assert time.monotonic() - t0 < 0.1
+
+
+def test_trickle_below_1_kib_per_stall_window_is_a_stall(files, tmp_path, monkeypatch):
+    from videozoo import _download
+
+    monkeypatch.setattr(_download, "MAX_ATTEMPTS", 2)
+    url = files.add("/trickle.bin", os.urandom(5000))
+    files.trickle_s = 0.02  # 50 bytes/s: bytes keep coming, far too few
+    t0 = time.monotonic()
+    with pytest.raises(DownloadError, match="under 1 KiB"):
+        download_file(url, tmp_path / "dl", stall_s=0.5, deadline_s=30)
+    assert time.monotonic() - t0 < 4

@@ -5,8 +5,8 @@ Every transfer is bounded (settings read at each call; an argument wins over the
 * ``VIDEOZOO_DOWNLOAD_TIMEOUT`` (default 1800 s): the whole download of one file from one
   source, retries included. Past it the download stops with :class:`DownloadError` (a partial
   ``.part`` file is kept and the next call resumes it).
-* ``VIDEOZOO_STALL_TIMEOUT`` (default 30 s): no byte for this long ends an attempt (connect or
-  read), which is then retried while the deadline allows.
+* ``VIDEOZOO_STALL_TIMEOUT`` (default 30 s): no byte for this long, or under 1 KiB in this long
+  (a server trickling bytes), ends an attempt, which is then retried while the deadline allows.
 * ``VIDEOZOO_CONNECT_TIMEOUT`` (default 3 s): before anything else, one TCP connection to the
   server (or its proxy) must open within this time, DNS included; otherwise the source is taken
   as unreachable at once (no retries), so a machine without network learns it in seconds.
@@ -36,6 +36,11 @@ DEFAULT_DEADLINE_S = 1800.0
 DEFAULT_STALL_S = 30.0
 DEFAULT_CONNECT_S = 3.0
 _RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+MIN_BYTES_PER_STALL_WINDOW = 1024
+
+
+class _Stalled(OSError):
+    """An attempt that brought too few bytes for too long (retried while the deadline allows)."""
 
 
 class DownloadError(OSError):
@@ -279,13 +284,21 @@ def _fetch_to(url: str, part: Path, name: str, progress: bool, deadline: float, 
                     total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024,
                     desc=name, disable=not progress_enabled(progress), leave=False,
                 ) as bar:
+                    window_start, window_bytes = time.monotonic(), 0
                     while chunk := resp.read1(CHUNK_SIZE):  # returns what one recv brought
                         f.write(chunk)
                         written += len(chunk)
+                        window_bytes += len(chunk)
                         bar.update(len(chunk))
-                        if time.monotonic() > deadline:
+                        now = time.monotonic()
+                        if now > deadline:
                             f.flush()
                             _past_deadline(url, part, deadline, budget)
+                        if now - window_start >= stall:
+                            if window_bytes < MIN_BYTES_PER_STALL_WINDOW:
+                                raise _Stalled(f"stalled: {window_bytes} bytes in {stall:g} s "
+                                               "(under 1 KiB; VIDEOZOO_STALL_TIMEOUT)")
+                            window_start, window_bytes = now, 0
                 if total is not None and written < total:
                     raise http.client.IncompleteRead(b"", total - written)
                 return
