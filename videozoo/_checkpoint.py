@@ -27,7 +27,10 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 
     The format is told by the file's first bytes, not its name. Anything that is not a readable
     checkpoint (empty, truncated, an HTML error page, a TorchScript archive...) raises
-    :class:`CheckpointError` naming the file.
+    :class:`CheckpointError` naming the file, and so do damaged or meaningless weights: a zip
+    member failing its CRC-32 (torch.load does not check it), tensors disagreeing with the
+    ``tensors_sha256`` digest videozoo's converter stores, and NaN/Inf values (naming the first
+    bad tensor).
     """
     from ._integrity import check_finite, check_tensors_digest, check_zip_crc
 
