@@ -127,3 +127,8 @@ def test_read_label_map_handles_bom_and_crlf(tmp_path):
     path = tmp_path / "map.txt"
     path.write_bytes(b"\xef\xbb\xbfone\r\ntwo\r\n")
     assert read_label_map(path, 2) == ["one", "two"]
+
+
+def test_label_names_of_a_non_name_is_a_type_error():
+    with pytest.raises(TypeError, match="int"):
+        label_names(123)

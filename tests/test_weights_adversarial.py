@@ -102,6 +102,12 @@ def test_truncated_and_empty_and_html_files_are_refused(tmp_path):
     cases = {"truncated.pth": good.read_bytes()[: good.stat().st_size // 2],
              "empty.pth": b"", "page.pth": b"<html><body>404</body></html>",
              "garbage.pth": os.urandom(4096)}
+    st = tmp_path / "good.safetensors"
+    save_file(_state_dict(), str(st))
+    raw = st.read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    cases["truncated.safetensors"] = raw[: len(raw) // 2]
+    cases["badheader.safetensors"] = raw[:8] + b"{" + b"\xff" * (header_len - 1) + raw[8 + header_len:]
     for name, data in cases.items():
         (tmp_path / name).write_bytes(data)
         with pytest.raises(CheckpointError, match=name):
