@@ -400,3 +400,15 @@ def test_trickle_below_1_kib_per_stall_window_is_a_stall(files, tmp_path, monkey
     with pytest.raises(DownloadError, match="under 1 KiB"):
         download_file(url, tmp_path / "dl", stall_s=0.5, deadline_s=30)
     assert time.monotonic() - t0 < 4
+
+
+def test_trickling_hub_transfer_is_a_stall_before_the_deadline(hub, files, entry, converted,
+                                                               monkeypatch):
+    from videozoo import _hub
+
+    monkeypatch.setattr(_hub, "HUB_MIN_BYTES_PER_S", 1e12)  # window = the stall timeout
+    hub.add_file(f"{ORG}/{entry.name}", "model.safetensors", converted)
+    hub.cdn.trickle_s = 0.2
+    t0 = time.monotonic()
+    path, source = fetch_weights(entry.name, stall_s=1, deadline_s=60)
+    assert source == f"original URL {entry.url}" and time.monotonic() - t0 < 6

@@ -37,8 +37,9 @@ of :func:`fetch_weights` win over the first two):
 * ``VIDEOZOO_DOWNLOAD_TIMEOUT`` (default 1800 s): the whole download of one file from one source.
 * ``VIDEOZOO_STALL_TIMEOUT`` (default 30 s): no byte for this long is a stall. The Hub's
   metadata request (one, not retried) gets the smaller of this and 10 s; during the Hub's
-  transfer itself huggingface_hub bounds each read (``HF_HUB_DOWNLOAD_TIMEOUT``) and videozoo the
-  whole (``VIDEOZOO_DOWNLOAD_TIMEOUT``).
+  transfer itself huggingface_hub bounds each read (``HF_HUB_DOWNLOAD_TIMEOUT``), and videozoo
+  gives up when its partial file grows by under 1 KiB in the larger of this and 160 s (it grows
+  in 10 MB chunks, so that is 64 KiB/s) or at ``VIDEOZOO_DOWNLOAD_TIMEOUT``.
 * ``VIDEOZOO_CONNECT_TIMEOUT`` (default 3 s): each server must accept a TCP connection within
   this time, DNS included, or it is skipped at once. Without network the Hub step thus takes
   seconds, and the error says what to do instead (``HF_HUB_OFFLINE=1``, ``VIDEOZOO_MIRROR``,
@@ -65,6 +66,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Optional
 
@@ -94,6 +96,7 @@ logger = logging.getLogger("videozoo")
 HUB_FILENAME = "model.safetensors"
 HUB_ENDPOINT = "https://huggingface.co"
 HUB_METADATA_TIMEOUT_S = 10.0
+HUB_MIN_BYTES_PER_S = 64 * 1024  # slower than this over one 10 MB chunk: the Hub transfer stalled
 
 
 def mirror_dir() -> Optional[Path]:
@@ -254,8 +257,28 @@ def _from_hub(entry: ZooEntry, offline: bool, budget: float, stall: float) -> Pa
     metadata = get_hf_file_metadata(url, timeout=min(stall, HUB_METADATA_TIMEOUT_S),
                                     retry_on_errors=False)  # one try: the Hub answers in < 1 s
     path = _within_deadline(lambda: _hf_download(entry, etag_timeout=stall), budget,
+                            _hub_stall_window(stall), lambda: _partial_bytes(entry),
                             f"Hub download of {hf_hub_id(entry)}/{HUB_FILENAME}")
     return _checked_hub_file(path, entry, metadata.etag)
+
+
+def _hub_stall_window(stall: float) -> float:
+    """huggingface_hub writes its partial file in chunks (``DOWNLOAD_CHUNK_SIZE``, 10 MB), so
+    progress is only visible chunk by chunk: a window of one chunk at ``HUB_MIN_BYTES_PER_S``."""
+    chunk = int(_hf_constant("DOWNLOAD_CHUNK_SIZE", str(10 * 1024 * 1024)))
+    return max(stall, chunk / HUB_MIN_BYTES_PER_S)
+
+
+def _partial_bytes(entry: ZooEntry) -> int:
+    """Bytes in huggingface_hub's partial files of this repository (its transfer progress)."""
+    cache = _hf_kwargs().get("cache_dir") or _hf_constant("HF_HUB_CACHE", "")
+    blobs = Path(cache) / f"models--{hf_hub_id(entry).replace('/', '--')}" / "blobs"
+    total = 0
+    with contextlib.suppress(OSError):
+        for p in blobs.glob("*.incomplete"):
+            with contextlib.suppress(OSError):
+                total += p.stat().st_size
+    return total
 
 
 def _hf_constant(name: str, default: str) -> str:
@@ -264,10 +287,11 @@ def _hf_constant(name: str, default: str) -> str:
     return str(getattr(constants, name, default) or default)
 
 
-def _within_deadline(fn: Any, budget: float, what: str) -> Any:
-    """``fn()`` in a helper thread, given up after ``budget`` seconds: huggingface_hub bounds each
-    read, not a whole transfer, so a server trickling bytes would otherwise never end. A transfer
-    given up on goes on in its (daemon) thread until the server closes; its partial file stays in
+def _within_deadline(fn: Any, budget: float, window: float, progress: Any, what: str) -> Any:
+    """``fn()`` in a helper thread, given up after ``budget`` seconds, or when ``progress()``
+    (bytes so far) grew by under 1 KiB in ``window`` seconds: huggingface_hub bounds each read,
+    not a whole transfer, so a server trickling bytes would otherwise never end. A transfer given
+    up on goes on in its (daemon) thread until the server closes; its partial file stays in
     huggingface_hub's cache, which resumes it next time."""
     done = threading.Event()
     outcome: dict[str, Any] = {}
@@ -281,9 +305,19 @@ def _within_deadline(fn: Any, budget: float, what: str) -> Any:
             done.set()
 
     threading.Thread(target=work, name="videozoo-hub-download", daemon=True).start()
-    if not done.wait(budget):
-        raise DownloadError(f"{what} did not finish within {budget:g} s "
-                            "(VIDEOZOO_DOWNLOAD_TIMEOUT)")
+    start = time.monotonic()
+    window_start, window_bytes = start, progress()
+    while not done.wait(0.2):
+        now = time.monotonic()
+        if now - start >= budget:
+            raise DownloadError(f"{what} did not finish within {budget:g} s "
+                                "(VIDEOZOO_DOWNLOAD_TIMEOUT)")
+        if now - window_start >= window:
+            size = progress()
+            if size - window_bytes < 1024:
+                raise DownloadError(f"{what} stalled: {size - window_bytes} bytes in "
+                                    f"{window:g} s (VIDEOZOO_STALL_TIMEOUT)")
+            window_start, window_bytes = now, size
     if "error" in outcome:
         raise outcome["error"]
     return outcome["value"]
