@@ -1,13 +1,18 @@
 """HTTP servers on 127.0.0.1 for the download tests (``http.server`` in a thread).
 
 * :class:`FileServer`: static files with HTTP Range; can drop a connection mid-file once, serve
-  wrong bytes (checksum mismatch), ignore Range, and send slowly (to make downloads overlap).
+  wrong bytes (checksum mismatch), ignore Range, send slowly (to make downloads overlap),
+  stall (accept, then never answer), trickle (one byte every ``trickle_s``) or answer 200 with
+  an HTML page.
+* :func:`refused_url`: a URL on a port where nothing listens (connection refused).
 * :class:`FakeHub`: what ``huggingface_hub`` 2.x talks to. ``HEAD``/``GET
   /{repo_id}/resolve/{revision}/{filename}`` with ``X-Repo-Commit``, ``ETag`` and, for LFS files,
   a 302 to a CDN (a :class:`FileServer` on another port, so another origin) carrying
   ``X-Linked-Etag`` / ``X-Linked-Size``; 404s with ``X-Error-Code: RepoNotFound`` /
   ``RevisionNotFound`` / ``EntryNotFound``. Plus the upload API that ``HfApi.create_repo`` and
-  ``HfApi.upload_folder`` use: ``/api/repos/create``, ``/api/validate-yaml``,
+  ``HfApi.upload_folder`` use. Faults: ``stall`` (HEAD/GET never answered), ``html_200``
+  (a file answered 200 with an HTML page, no redirect), ``wrong_etag`` (the LFS ETag is not the
+  bytes' SHA-256); its CDN is a :class:`FileServer`, so it can trickle too. API: ``/api/repos/create``, ``/api/validate-yaml``,
   ``/api/models/{repo}/preupload/{rev}`` (every file "regular") and ``/api/models/{repo}/commit/{rev}``.
 """
 from __future__ import annotations
@@ -47,9 +52,11 @@ class _Server:
                 owner.handle_post(self, self.rfile.read(length))
 
         self.requests: list[tuple[str, str, Optional[str]]] = []  # (method, path, Range)
+        self.stopping = threading.Event()  # wakes handlers that stall or trickle
         self._lock = threading.Lock()
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, address: None  # clients hanging up mid-file
         self.port = self.httpd.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
@@ -66,6 +73,7 @@ class _Server:
         return self
 
     def stop(self) -> None:
+        self.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -97,6 +105,20 @@ def send(h: BaseHTTPRequestHandler, status: int, body: bytes = b"", head: bool =
         h.wfile.write(body)
 
 
+HTML_PAGE = b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>Please log in." \
+    b"</body></html>\n"
+
+
+def refused_url(path: str = "/") -> str:
+    """An http URL on 127.0.0.1 where nothing listens: connecting is refused at once."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}{path}"
+
+
 class FileServer(_Server):
     """Static bytes by path, with Range and fault injection."""
 
@@ -107,6 +129,9 @@ class FileServer(_Server):
         self.wrong: dict[str, bytes] = {}  # path -> bytes served instead of the real ones
         self.ignore_range = False
         self.chunk_delay_s = 0.0  # sleep between 64 KiB chunks
+        self.stall = False  # read the request, then never answer
+        self.trickle_s = 0.0  # > 0: send one byte every trickle_s seconds
+        self.html_200: set[str] = set()  # paths answered 200 with HTML_PAGE
 
     def add(self, path: str, data: bytes) -> str:
         self.files[path] = data
@@ -114,6 +139,12 @@ class FileServer(_Server):
 
     def handle_get(self, h: BaseHTTPRequestHandler, head: bool) -> None:
         path = h.path.split("?", 1)[0]
+        if self.stall:
+            self.stopping.wait(60)
+            return
+        if path in self.html_200:
+            send(h, 200, HTML_PAGE, head, {"Content-Type": "text/html"})
+            return
         if path not in self.files:
             send(h, 404, b"not found", head)
             return
@@ -143,6 +174,13 @@ class FileServer(_Server):
             h.wfile.flush()
             h.close_connection = True
             return
+        if self.trickle_s:
+            for i in range(len(body)):
+                if self.stopping.wait(self.trickle_s):
+                    return
+                h.wfile.write(body[i:i + 1])
+                h.wfile.flush()
+            return
         for i in range(0, len(body), 1 << 16):
             h.wfile.write(body[i:i + (1 << 16)])
             if self.chunk_delay_s:
@@ -165,6 +203,9 @@ class FakeHub(_Server):
         self.commits: dict[str, str] = {}
         self.created: list[dict] = []
         self.cdn = FileServer()
+        self.stall = False
+        self.html_200: set[str] = set()  # filenames answered 200 with HTML_PAGE
+        self.wrong_etag: set[str] = set()  # filenames whose LFS ETag is not their SHA-256
 
     def start(self) -> FakeHub:
         self.cdn.start()
@@ -187,6 +228,9 @@ class FakeHub(_Server):
 
     # -- download -------------------------------------------------------------------------------
     def handle_get(self, h: BaseHTTPRequestHandler, head: bool) -> None:
+        if self.stall:
+            self.stopping.wait(60)
+            return
         m = re.fullmatch(r"/([^/]+/[^/]+)/resolve/([^/]+)/(.+)", h.path.split("?", 1)[0])
         if not m:
             send(h, 404, b"not found", head)
@@ -205,11 +249,17 @@ class FakeHub(_Server):
                  {"X-Error-Code": "EntryNotFound", "X-Repo-Commit": commit})
             return
         data = files[filename]
+        if filename in self.html_200:  # e.g. a captive portal or a misconfigured proxy
+            send(h, 200, HTML_PAGE, head, {"X-Repo-Commit": commit, "Content-Type": "text/html",
+                                           "ETag": f'"{git_blob_sha1(HTML_PAGE)}"'})
+            return
         if filename.endswith(self.LFS_SUFFIXES):  # LFS: redirect to the CDN, another origin
             sha = hashlib.sha256(data).hexdigest()
             location = self.cdn.add(f"/lfs/{sha}", data)
+            etag = hashlib.sha256(b"other" + data).hexdigest() if filename in self.wrong_etag \
+                else sha
             send(h, 302, b"", head, {
-                "Location": location, "X-Repo-Commit": commit, "X-Linked-Etag": f'"{sha}"',
+                "Location": location, "X-Repo-Commit": commit, "X-Linked-Etag": f'"{etag}"',
                 "X-Linked-Size": str(len(data)), "ETag": f'"{git_blob_sha1(sha.encode())}"',
             })
             return

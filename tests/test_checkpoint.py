@@ -284,3 +284,19 @@ def test_convert_cli(tmp_path, mmaction_ckpt, capsys):
     broken.write_bytes(b"<html>502 Bad Gateway</html>")
     assert main(["convert", str(broken), str(tmp_path / "b.safetensors"), "--arch", ARCH]) == 1
     assert "broken.pth" in capsys.readouterr().err
+
+
+def test_converted_file_carries_a_tensor_digest_that_is_checked(tmp_path, mmaction_ckpt):
+    from safetensors.torch import load_file, save_file
+
+    from videozoo._integrity import CorruptFileError, tensors_sha256
+
+    out = convert_checkpoint(mmaction_ckpt, tmp_path / "m.safetensors", "tsm_mobilenetv2")
+    meta = safetensors_metadata(out)
+    assert meta["tensors_sha256"] == tensors_sha256(load_file(str(out)))
+    sd = load_file(str(out))
+    key = next(k for k, v in sd.items() if v.is_floating_point() and v.numel() > 1)
+    sd[key].view(-1)[0] += 1
+    save_file(sd, str(out), metadata=meta)
+    with pytest.raises(CorruptFileError, match="digest"):
+        read_checkpoint(out)

@@ -27,12 +27,19 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 
     The format is told by the file's first bytes, not its name. Anything that is not a readable
     checkpoint (empty, truncated, an HTML error page, a TorchScript archive...) raises
-    :class:`CheckpointError` naming the file.
+    :class:`CheckpointError` naming the file, and so do damaged or meaningless weights: a zip
+    member failing its CRC-32 (torch.load does not check it), tensors disagreeing with the
+    ``tensors_sha256`` digest videozoo's converter stores, and NaN/Inf values (naming the first
+    bad tensor).
     """
+    from ._integrity import check_finite, check_tensors_digest, check_zip_crc
+
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"checkpoint not found: {path}")
     kind = sniff_checkpoint_format(path)
+    if kind == "zip":
+        check_zip_crc(path)
     try:
         if kind == "safetensors":
             from safetensors import safe_open
@@ -40,7 +47,10 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
 
             with safe_open(path, framework="pt") as f:
                 meta = dict(f.metadata() or {})
-            return dict(load_file(path)), meta
+            state_dict = dict(load_file(path))
+            check_tensors_digest(state_dict, meta, path)
+            check_finite(state_dict, path)
+            return state_dict, meta
         from ._safe_pickle import safe_torch_load
 
         obj = safe_torch_load(path)
@@ -53,7 +63,9 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
             f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}). "
             "Delete it and download or export it again."
         ) from e
-    return unwrap_state_dict(obj, path), {}
+    state_dict = unwrap_state_dict(obj, path)
+    check_finite(state_dict, path)
+    return state_dict, {}
 
 
 def sniff_checkpoint_format(path: str | os.PathLike) -> str:
@@ -112,12 +124,19 @@ def is_mmaction_layout(state_dict: Mapping[str, Any]) -> bool:
 def infer_num_classes(state_dict: Mapping[str, torch.Tensor], meta: Optional[Mapping[str, str]] = None
                       ) -> Optional[int]:
     """Number of classes a checkpoint was trained for (its main classifier's rows)."""
-    if meta and meta.get("num_classes"):
-        return int(meta["num_classes"])
-    for key in ("cls_head.fc_cls.weight", "head.fc.weight"):
-        if key in state_dict:
-            return int(state_dict[key].shape[0])
-    return None
+    rows = next((int(state_dict[k].shape[0]) for k in ("cls_head.fc_cls.weight", "head.fc.weight")
+                 if k in state_dict and state_dict[k].dim() >= 1), None)
+    value = (meta or {}).get("num_classes")
+    if value is None or str(value).strip() == "":
+        return rows
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise CheckpointError(f"checkpoint metadata num_classes={value!r} is not a positive "
+                              "integer; the file's metadata is damaged (convert it again)")
+    if rows is not None and rows != int(text):
+        raise CheckpointError(f"checkpoint metadata says num_classes={text} but its classifier "
+                              f"has {rows} rows; the file's metadata is wrong (convert it again)")
+    return int(text)
 
 
 def load_state_dict_strict(model: nn.Module, state_dict: Mapping[str, torch.Tensor],

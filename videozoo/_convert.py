@@ -25,6 +25,7 @@ from ._checkpoint import (
     read_checkpoint,
     to_model_state_dict,
 )
+from ._integrity import tensors_sha256
 from ._registry import get_entry, is_model, list_entries, model_entrypoint, resolve
 
 METADATA_FORMAT = "videozoo"
@@ -87,6 +88,7 @@ def convert_checkpoint(
         "num_classes": str(num_classes),
         "source_file": src.name,
         "source_sha256": sha256_file(src),
+        "tensors_sha256": tensors_sha256(tensors),  # lets any copy be checked on its own
     }
     if meta.get("source_file") and meta.get("source_sha256"):  # re-converting a videozoo file
         metadata["source_file"], metadata["source_sha256"] = meta["source_file"], meta["source_sha256"]

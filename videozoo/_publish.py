@@ -19,6 +19,7 @@ from ._convert import convert_checkpoint
 from ._hub import (
     HUB_FILENAME,
     cache_dir,
+    check_weights_file,
     download_file,
     mirror_dir,
     original_filename,
@@ -105,6 +106,7 @@ def build_repo_folder(entry: ZooEntry, out_dir: str | os.PathLike, repo_id: str,
     card = model_card(entry, repo_id)  # first: fail before the slow part if it cannot
     source = original_checkpoint(entry, checkpoints, progress=progress)
     convert_checkpoint(source, folder / HUB_FILENAME, entry.name)
+    check_weights_file(folder / HUB_FILENAME, entry)  # what downloaders will check, checked first
     (folder / "README.md").write_text(card, encoding="utf-8")
     (folder / "config.json").write_text(
         json.dumps(hub_config(entry, repo_id), indent=2, default=str) + "\n", encoding="utf-8")

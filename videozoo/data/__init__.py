@@ -24,7 +24,7 @@ from .geometry import (
     random_resized_crop_box,
     resize_shape,
 )
-from .labels import label_names, read_label_map
+from .labels import builtin_label_names, label_names, read_label_map
 from .mixing import CutMix, MixUp
 from .pipeline import (
     DataConfig,
@@ -71,6 +71,7 @@ __all__ = [
     "crop_views",
     "flip_frames",
     "fold_views",
+    "builtin_label_names",
     "label_names",
     "list_decoders",
     "make_synthetic_dataset",
