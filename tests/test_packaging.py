@@ -23,7 +23,8 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # Reference implementations some tools and benchmarks compare against when they are installed
 # (a separate venv, ../shared/parity/SETUP.md); never dependencies of videozoo.
 REFERENCE_ONLY = {"mmaction", "mmengine", "mmcv", "mmpretrain"}
-LOCAL_TEST_MODULES = {"_helpers", "_servers", "_readme", "conftest", "parity_recipe"}
+# Modules of the suite itself (tests import each other's helpers) and of the parity folder.
+LOCAL_TEST_MODULES = {p.stem for p in (REPO / "tests").glob("*.py")} | {"parity_recipe"}
 
 
 def _norm(name: str) -> str:
