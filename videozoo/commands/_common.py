@@ -74,13 +74,18 @@ def existing_file(text: str) -> str:
         raise argparse.ArgumentTypeError(f"no such file: {text!r}")
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text!r} is a directory, not a file")
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file")
     return text
 
 
 def existing_path(text: str) -> str:
-    """A file or a folder that exists (a video, or a frame folder / an output directory)."""
+    """A regular file or a folder that exists (a video, a frame folder, an output directory);
+    a FIFO or a device is refused (reading it could block forever)."""
     if not os.path.exists(text):
         raise argparse.ArgumentTypeError(f"no such file or directory: {text!r}")
+    if not (os.path.isfile(text) or os.path.isdir(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a regular file or a folder")
     return text
 
 

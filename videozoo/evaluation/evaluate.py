@@ -345,10 +345,9 @@ def _score_batch(batch: dict[str, Any], wanted: set[int], scorer: VideoScorer, s
     """One ``collate_videos`` batch -> the record of its wanted videos (scored or failed)."""
     keep = [k for k, i in enumerate(batch["index"].tolist()) if i in wanted]
     failed = [f for f in batch["failed"] if int(f["index"]) in wanted]
-    if strict and failed:
-        f = failed[0]
-        raise RuntimeError(f"video [{f['index']}] {f['video_id']} failed: {f['error']}")
-    if keep:
+    scores = np.zeros((0, num_classes), np.float32)
+    labels: list[Any] = []
+    if keep and not (strict and failed):
         inputs = batch["inputs"]
         if len(keep) != len(batch["index"]):
             inputs = [inputs[k] for k in keep]
@@ -357,9 +356,19 @@ def _score_batch(batch: dict[str, Any], wanted: set[int], scorer: VideoScorer, s
         scores = scorer(inputs).numpy()
         all_labels = _labels_of(batch)
         labels = [all_labels[k] for k in keep]
-    else:
-        scores = np.zeros((0, num_classes), np.float32)
-        labels = []
+        finite = np.isfinite(scores).all(axis=1)
+        if not finite.all():  # NaN/Inf scores would count as a wrong answer: a failure instead
+            failed = failed + [{"index": int(batch["index"][keep[j]]),
+                                "video_id": batch["video_id"][keep[j]],
+                                "error": "the model gave non-finite scores (NaN/Inf): broken "
+                                         "weights, or an overflow (try without amp)"}
+                               for j in np.flatnonzero(~finite)]
+            keep = [k for k, ok in zip(keep, finite) if ok]
+            labels = [lab for lab, ok in zip(labels, finite) if ok]
+            scores = scores[finite]
+    if strict and failed:
+        f = failed[0]
+        raise RuntimeError(f"video [{f['index']}] {f['video_id']} failed: {f['error']}")
     ok_index = [int(batch["index"][k]) for k in keep]
     return ScoreRecord(
         index=np.asarray(ok_index + [int(f["index"]) for f in failed], dtype=np.int64),
