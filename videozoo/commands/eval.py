@@ -136,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
 
     rank, _ = dist_info()
     overrides = parse_overrides(args.overrides)
+    videozoo._registry.resolve(args.name)  # an unknown name: one line, before anything loads
+    build_data_config(args.name, None, args.protocol, overrides, args.decoder)  # fail early
     model, pretrained = load_model(args.name, args.checkpoint)
     if args.checkpoint is None:
         model.pretrained_cfg["weights"] = "pretrained" if pretrained else "random"

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
     import torch
 
+    import videozoo
     from videozoo.commands._common import EXIT_FAILED, one_line
     from videozoo.commands.eval import build_data_config, load_model, parse_overrides
     from videozoo.data.pipeline import create_transform
@@ -85,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
     from videozoo.evaluation.views import as_probabilities
 
     overrides = parse_overrides(args.overrides)
+    videozoo._registry.resolve(args.model)  # an unknown name: one line, before anything loads
+    build_data_config(args.model, None, args.protocol, overrides, args.decoder)  # fail early
     model, _ = load_model(args.model, args.checkpoint)
     cfg = build_data_config(args.model, model, args.protocol, overrides, args.decoder)
     if args.decoder is None and cfg.decoder == "rawframes" and os.path.isfile(args.video):
