@@ -131,7 +131,12 @@ def load_model(name: str, checkpoint: Optional[str]) -> tuple[Any, bool]:
 
 def run(args: argparse.Namespace) -> int:
     import videozoo
-    from videozoo.commands._common import EXIT_FAILED, EXIT_INTERRUPTED, FailureLimit
+    from videozoo.commands._common import (
+        EXIT_FAILED,
+        EXIT_INTERRUPTED,
+        FailureLimit,
+        failure_limit,
+    )
     from videozoo.evaluation.distributed import dist_info
 
     rank, _ = dist_info()
@@ -174,8 +179,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"\nscores and results.json in {args.out}")
         if args.json:
             print(json.dumps(result.to_dict(), indent=2, default=str))
-    limit = args.max_failures if isinstance(args.max_failures, FailureLimit) else \
-        FailureLimit(fraction=0.05)
+    limit = getattr(args, "max_failures", None)
+    if not isinstance(limit, FailureLimit):  # a Namespace made without this parser
+        limit = failure_limit(str(limit or DEFAULT_MAX_FAILURES))
     return failed_work_code(result, limit, rank)
 
 

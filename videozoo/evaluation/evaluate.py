@@ -17,9 +17,8 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, NamedTuple, Optional, Union
 
 import numpy as np
 import torch
@@ -183,15 +182,11 @@ def evaluate(model_or_name: Union[str, nn.Module], dataset_or_loader: Union[Data
 # --------------------------------------------------------------------------------------------
 # the model, the protocol, what is already done
 # --------------------------------------------------------------------------------------------
-@dataclass
-class _Resolved:
+class _Resolved(NamedTuple):
     model: nn.Module
     name: str
     weights: str  # where the weights came from, for the report
     entry: Any  # the zoo entry (None for an architecture or a model of unknown origin)
-
-    def __iter__(self) -> Any:
-        return iter((self.model, self.name, self.weights, self.entry))
 
 
 def _resolve_model(model_or_name: Union[str, nn.Module], checkpoint_path: Any,
