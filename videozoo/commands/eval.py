@@ -7,6 +7,11 @@ metrics, the number of videos scored against the table's test-set size, and the 
 ``--out DIR`` keeps the per-video scores as they are computed and a ``results.json``; running the
 same command again after a crash or Ctrl-C resumes. Several GPUs or machines:
 ``torchrun --nproc_per_node N -m videozoo.eval NAME ...`` (same arguments).
+
+Exit status: 0 when the list was scored; 1 when nothing was scored, more videos failed than
+``--max-failures`` allows (the report is still printed and written) or ``--strict`` met a
+failure; 2 for a usage or configuration error (a bad argument, ``--set num_clips=0``, an unknown
+decoder, a damaged output directory), found before any video is decoded.
 """
 from __future__ import annotations
 
