@@ -18,7 +18,9 @@ Modes (``--mode``):
   time only, no I/O or preprocessing): the views of one video are made once on the device, then
   the model forward on them is timed (synchronised), fp32.
 
-Results are printed and merged into ``benchmarks/results/eval.json`` (one key per mode and device).
+Results are printed and merged into a JSON file outside the checkout (one key per mode and
+device): ``--out``, else ``$VIDEOZOO_BENCHMARK_DIR/eval.json``, else
+``<tmp>/videozoo-benchmarks/eval.json``.
 
     python benchmarks/eval.py                         # pipeline, CPU here: a few videos
     python benchmarks/eval.py --num-videos 64         # on a GPU machine
@@ -44,7 +46,8 @@ from videozoo.evaluation import VideoScorer, average_views
 
 PIPELINE_MODEL = "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb"  # 8 seg x TenCrop
 INFERENCE_MODEL = "tsm_r50_1x1x8_50e_kinetics400_rgb.340x256"  # table row with a video/s figure
-RESULTS = Path(__file__).resolve().parent / "results" / "eval.json"
+RESULTS = Path(os.environ.get("VIDEOZOO_BENCHMARK_DIR")
+               or Path(tempfile.gettempdir()) / "videozoo-benchmarks") / "eval.json"
 
 
 def _sync(device: torch.device) -> None:

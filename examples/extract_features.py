@@ -31,6 +31,7 @@ from torch.utils.data import DataLoader
 
 import videozoo
 from videozoo.data import collate_videos
+from videozoo.evaluation.views import average_view_features
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -57,9 +58,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
 def video_features(model: torch.nn.Module, views: torch.Tensor) -> torch.Tensor:
     """(B, V, C, T, H, W) views -> (B, D) features: the classifier's input, averaged over the
     views of each video."""
-    b, v = views.shape[:2]
     feats = model.forward_head(model.forward_features(views.flatten(0, 1)), pre_logits=True)
-    return feats.float().reshape(b, v, -1).mean(1)
+    return average_view_features(feats, views.shape[0])
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -99,7 +99,8 @@ def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
     g.add_argument("--schedule", choices=("recipe", "cosine", "step", "constant"),
                    default="cosine", help="'recipe': the zoo entry's (step milestones or cosine)")
     g.add_argument("--warmup-epochs", type=float, default=0.0)
-    g.add_argument("--clip-grad", type=float, default=None, help="max gradient norm")
+    g.add_argument("--clip-grad", type=float, default=None,
+                   help="max gradient norm (default: the recipe's, e.g. 40 for TSN/TSM; 0: off)")
     g.add_argument("--amp", action="store_true",
                    help="mixed precision (float16 + GradScaler on GPU, bfloat16 on CPU)")
     g.add_argument("--max-steps", type=int, default=None,
@@ -289,10 +290,47 @@ def make_schedule(args: argparse.Namespace, model: nn.Module, optimizer: torch.o
 # ------------------------------------------------------------------------------------------------
 # checkpoints
 # ------------------------------------------------------------------------------------------------
+def rng_state() -> dict[str, Any]:
+    """Every random generator the training loop draws from, as tensors and numbers only (the
+    checkpoint stays loadable with ``weights_only=True``), to resume mid-epoch exactly."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, internal, gauss_next = random.getstate()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": [str(kind), torch.from_numpy(keys.astype(np.int64)), int(pos),
+                       int(has_gauss), float(gauss)],
+             "python": [int(version), torch.tensor(internal, dtype=torch.int64), gauss_next]}
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_next = state["python"]
+    random.setstate((version, tuple(int(v) for v in internal.tolist()), gauss_next))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def gather_rng_states(world: int) -> list[dict[str, Any]]:
+    """Every process's RNG state, in rank order (rank 0 writes them all into the checkpoint)."""
+    mine = rng_state()
+    if world == 1:
+        return [mine]
+    states: list[Any] = [None] * world
+    dist.all_gather_object(states, mine)
+    return states
+
+
 def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimizer,
                     scheduler: Any, scaler: torch.amp.GradScaler, epoch: int, step: int,
-                    best: float, args: argparse.Namespace) -> None:
-    """Atomically write everything needed to resume (rank 0 only)."""
+                    best: float, args: argparse.Namespace, step_in_epoch: int = 0,
+                    rng: Optional[list[dict[str, Any]]] = None) -> None:
+    """Atomically write everything needed to resume (rank 0 only). ``epoch`` counts the
+    finished epochs; a run stopped inside an epoch (``--max-steps``) also keeps how far it got
+    and the random generators' state, so resuming continues that epoch as if never stopped."""
     state = {
         "state_dict": model.state_dict(),
         "optimizer": optimizer.state_dict(),
@@ -301,6 +339,8 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
         "epoch": epoch,
         "step": step,
         "best_top1": best,
+        "step_in_epoch": step_in_epoch,
+        "rng": rng if step_in_epoch else None,
         "meta": {"model": args.model, "num_classes": int(model.num_classes),
                  "args": json.dumps(vars(args), default=str)},
     }
@@ -310,13 +350,17 @@ def save_checkpoint(path: Path, model: nn.Module, optimizer: torch.optim.Optimiz
 
 
 def load_checkpoint(path: str, model: nn.Module, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, scaler: torch.amp.GradScaler) -> tuple[int, int, float]:
+                    scheduler: Any, scaler: torch.amp.GradScaler
+                    ) -> tuple[int, int, float, int, Optional[list[dict[str, Any]]]]:
+    """(finished epochs, steps, best, steps into the unfinished epoch, the RNG state of every
+    process when it stopped there)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state["state_dict"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     scaler.load_state_dict(state["scaler"])
-    return int(state["epoch"]), int(state["step"]), float(state["best_top1"])
+    return (int(state["epoch"]), int(state["step"]), float(state["best_top1"]),
+            int(state.get("step_in_epoch", 0)), state.get("rng"))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -389,13 +433,14 @@ def main(argv: Optional[list[str]] = None) -> int:
     amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
     scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
 
-    start_epoch, step, best = 0, 0, -1.0
+    start_epoch, step, best, skip, saved_rng = 0, 0, -1.0, 0, None
     resume = out / "last.pt" if args.resume == "auto" else \
         (None if args.resume == "none" else Path(args.resume))
     if resume is not None and resume.exists():
-        start_epoch, step, best = load_checkpoint(str(resume), model, optimizer, scheduler,
-                                                  scaler)
-        log(f"resumed from {resume}: {start_epoch} epochs, {step} steps done")
+        start_epoch, step, best, skip, saved_rng = load_checkpoint(
+            str(resume), model, optimizer, scheduler, scaler)
+        log(f"resumed from {resume}: {start_epoch} epochs, {step} steps done"
+            + (f", {skip} steps into epoch {start_epoch + 1}" if skip else ""))
     elif args.resume not in ("auto", "none"):
         raise SystemExit(f"--resume {args.resume}: no such file")
 
@@ -406,6 +451,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     if args.compile:
         step_module = torch.compile(step_module)
     aux_weight = float(getattr(model, "aux_loss_weight", 0.5))
+    clip_grad = recipe.get("clip_grad") if args.clip_grad is None else args.clip_grad
+    if clip_grad:
+        log(f"gradients clipped to norm {clip_grad:g}"
+            + (" (the recipe's)" if args.clip_grad is None else ""))
 
     history = []
     for epoch in range(start_epoch, args.epochs):
@@ -419,7 +468,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         seed_everything(args.seed + 1000 * epoch + rank)
         loader.generator.manual_seed(args.seed + 1000 * epoch)
         t0, seen, total = time.perf_counter(), 0, 0.0
-        for i, batch in enumerate(loader):
+        batches = iter(loader)
+        done_in_epoch = 0
+        skip = min(skip, len(loader))
+        if skip:  # a run stopped inside this epoch: the same batches, then its RNG state
+            for _ in range(skip):
+                next(batches)
+            done_in_epoch, skip = skip, 0
+            if saved_rng is not None and rank < len(saved_rng):
+                set_rng_state(saved_rng[rank])
+            else:
+                log("warning: no random state for this process in the checkpoint; the rest "
+                    "of the epoch draws other augmentations than an uninterrupted run")
+            saved_rng = None
+        for i, batch in enumerate(batches, start=done_in_epoch):
             x = batch["inputs"].to(device, non_blocking=True)
             y = batch["label"].to(device, non_blocking=True)
             if mixers:  # one of them per batch, as MMAction2's RandomBatchAugment
@@ -431,13 +493,14 @@ def main(argv: Optional[list[str]] = None) -> int:
                 raise SystemExit(f"loss is {float(loss)} at step {step}; lower --lr")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
-            if args.clip_grad:
+            if clip_grad:
                 scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(model.parameters(), args.clip_grad)
+                nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
             step += 1
+            done_in_epoch = i + 1
             seen += len(x)
             total += float(loss.detach()) * len(x)
             if (i + 1) % args.log_every == 0 or i + 1 == len(loader):
@@ -446,27 +509,32 @@ def main(argv: Optional[list[str]] = None) -> int:
                     f"{seen * world / (time.perf_counter() - t0):.1f} videos/s")
             if args.max_steps is not None and step >= args.max_steps:
                 break
-        epoch_done = epoch + 1
+        del batches
+        finished = done_in_epoch >= len(loader)
+        # a stop inside the epoch: keep where it stopped and the RNG state (every process's)
+        in_epoch = 0 if finished else done_in_epoch
+        rngs = gather_rng_states(world) if in_epoch else None
+        epoch_done = epoch + 1 if finished else epoch
         last = epoch_done == args.epochs or (args.max_steps is not None
                                              and step >= args.max_steps)
         top1 = None
-        if (args.eval_every and epoch_done % args.eval_every == 0) or last:
+        if (args.eval_every and finished and epoch_done % args.eval_every == 0) or last:
             result = evaluate_model(model, args, cfg, device, multi_label)
             if result is not None:
                 top1 = result.metrics.get("mAP" if multi_label else "top1")
-                log(f"epoch {epoch_done}: held-out "
+                log(f"{f'epoch {epoch_done}' if finished else f'step {step}'}: held-out "
                     + ", ".join(f"{k} {v:.2f}" for k, v in result.metrics.items())
                     + f" ({result.num_scored} videos)")
         history.append({"epoch": epoch_done, "step": step, "loss": total / max(seen, 1),
-                        "val": top1})
+                        "val": top1, **({"step_in_epoch": in_epoch} if in_epoch else {})})
         if rank == 0:
             is_best = top1 is not None and top1 > best
             best = max(best, top1) if top1 is not None else best
             save_checkpoint(out / "last.pt", model, optimizer, scheduler, scaler, epoch_done,
-                            step, best, args)
+                            step, best, args, in_epoch, rngs)
             if is_best:
                 save_checkpoint(out / "best.pt", model, optimizer, scheduler, scaler,
-                                epoch_done, step, best, args)
+                                epoch_done, step, best, args, in_epoch, rngs)
             with open(out / "log.jsonl", "a", encoding="utf-8") as f:
                 f.write(json.dumps(history[-1]) + "\n")
         if dist.is_initialized():

@@ -26,6 +26,7 @@ from typing import Optional
 import torch
 
 import videozoo
+from videozoo.evaluation import video_probabilities
 
 
 def parse_args(argv: Optional[list[str]] = None) -> argparse.Namespace:
@@ -66,12 +67,10 @@ def class_names(model_name: str, labels: Optional[str], num_classes: int) -> lis
 def predict(model: torch.nn.Module, transform, video: str, device: torch.device,
             average: Optional[str]) -> torch.Tensor:
     """Class probabilities of one video: every view through the model, averaged as the
-    protocol says (softmax then mean, or mean of the logits)."""
+    protocol says (``videozoo.evaluation.video_probabilities``: softmax then mean, or the mean
+    of the logits then softmax)."""
     views = transform(video).to(device)  # (V, C, T, H, W)
-    logits = model(views).float()  # (V, K)
-    if average == "score" or average is None:
-        return logits.mean(0).softmax(-1).cpu()
-    return logits.softmax(-1).mean(0).cpu()
+    return video_probabilities(model(views), 1, average)[0].cpu()
 
 
 def main(argv: Optional[list[str]] = None) -> int:

@@ -196,8 +196,8 @@ def test_torchrun_two_processes_equal_one(synth, ckpts, tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    args = ["torchrun", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-            "--master_port", str(port), "-m", "videozoo.eval"]
+    args = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+            "--master_addr", "127.0.0.1", "--master_port", str(port), "-m", "videozoo.eval"]
     args += _eval_args(synth, ckpts[0], tmp_path / "dist", "--device", "cpu")[1:]
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     run = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)

@@ -350,7 +350,9 @@ def test_zoo_protocol_views(entry, protocol, views, frames, average):
 
 
 def test_summary_compares_with_the_table():
-    from videozoo.evaluation.evaluate import EvalResult, _expected_videos, _reported
+    from videozoo.evaluation.result import EvalResult
+    from videozoo.evaluation.result import expected_videos as _expected_videos
+    from videozoo.evaluation.result import reported_metrics as _reported
 
     entry = "tsm_r50_1x1x8_50e_sthv1_rgb"
     if videozoo._registry.get_entry(entry) is None:
@@ -382,7 +384,7 @@ def test_gpu_amp_channels_last_matches_cpu(model, synth):
 
 
 def test_channels_last_layout_is_given_back():
-    from videozoo.evaluation.evaluate import _channels_last_
+    from videozoo.evaluation.scorer import _channels_last_
 
     net = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Conv3d(4, 4, 1), nn.Linear(4, 2))
     before = [p.detach().clone() for p in net.parameters()]

@@ -13,17 +13,19 @@ from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from videozoo.commands import _common as t
+
     p = sub.add_parser("fuse", help="fuse score dumps (two-stream RGB + flow) and report metrics",
                        description=__doc__)
-    p.add_argument("dumps", nargs="+", metavar="DUMP",
+    p.add_argument("dumps", nargs="+", metavar="DUMP", type=t.existing_path,
                    help="`videozoo eval --out` directories or their scores.npz files (two or more)")
-    p.add_argument("--weights", nargs="+", type=float, default=None,
+    p.add_argument("--weights", nargs="+", type=t.finite_float, default=None,
                    help="one coefficient per dump (default: all 1, i.e. 1:1)")
     p.add_argument("--softmax", action="store_true",
                    help="softmax each dump before the weighted sum (default: raw scores, as the "
                         "two-stream rows)")
-    p.add_argument("--topk", nargs="+", type=int, default=[1, 5])
-    p.add_argument("--out", default=None,
+    p.add_argument("--topk", nargs="+", type=t.positive_int, default=[1, 5])
+    p.add_argument("--out", default=None, type=t.output_dir,
                    help="directory for the fused scores.npz and fuse.json")
     p.set_defaults(func=run)
 
@@ -37,17 +39,16 @@ def run(args: argparse.Namespace) -> int:
         return 2
     tables, infos = [], []
     for path in args.dumps:
-        table, info = load_scores(path)
+        table, info = load_scores(path)  # a ValueError / OSError is one line in cli.main
+        if not len(table):
+            print(f"error: {path} holds no scored video", file=sys.stderr)
+            return 1
         tables.append(table)
         infos.append(info)
         if info.get("average") == "prob" and not args.softmax:
             print(f"note: {path} holds probabilities (average 'prob'); MMAction2's two-stream "
                   "rows fuse raw logits (evaluate with --average none)", file=sys.stderr)
-    try:
-        fused, info = fuse_tables(tables, args.weights, apply_softmax=args.softmax)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    fused, info = fuse_tables(tables, args.weights, apply_softmax=args.softmax)
 
     def metrics_of(table):
         labels = table.multi_hot() if table.is_multi_label else table.single_labels()

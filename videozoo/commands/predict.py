@@ -4,44 +4,71 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from videozoo.commands import _common as t
+
     p = sub.add_parser("predict", help="classify one video: top-k class names",
                        description=__doc__)
-    p.add_argument("video", metavar="VIDEO", help="video file (or frame folder with --decoder "
-                   "rawframes)")
+    p.add_argument("video", metavar="VIDEO", type=t.existing_path,
+                   help="video file (or frame folder with --decoder rawframes)")
     p.add_argument("--model", required=True, help="zoo entry or architecture")
-    p.add_argument("--checkpoint", default=None, help="local .pth / .safetensors weights")
-    p.add_argument("--labels", default=None,
+    p.add_argument("--checkpoint", default=None, type=t.existing_file,
+                   help="local .pth / .safetensors weights")
+    p.add_argument("--labels", default=None, type=t.existing_file,
                    help="label map file, one class name per line (default: the entry's)")
     p.add_argument("--protocol", default=None, help="test protocol of the entry")
-    p.add_argument("--topk", type=int, default=5)
-    p.add_argument("--device", default=None)
-    p.add_argument("--decoder", default=None, help="decoder name (default: decord for files)")
+    p.add_argument("--topk", type=t.positive_int, default=5)
+    p.add_argument("--device", type=t.device, default=None)
+    p.add_argument("--decoder", default=None, type=t.decoder_name,
+                   help="decoder name (default: decord for files)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   type=t.data_override,
                    help="override a data config field (see `videozoo eval --help`)")
     p.set_defaults(func=run)
 
 
-def class_names(model_name: str, labels_file: Optional[str], num_classes: int
-                ) -> tuple[list[str], str]:
-    """Names from ``labels_file``, else the zoo entry's label map, else the class indices."""
+def _builtin_names(model: Any) -> Optional[list[str]]:
+    """The class names shipped with videozoo for the model's dataset, when there are some."""
+    try:
+        from videozoo.data.labels import builtin_label_names  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    dataset = (getattr(model, "pretrained_cfg", None) or {}).get("dataset")
+    if not dataset:
+        return None
+    try:
+        names = builtin_label_names(dataset)
+    except (KeyError, ValueError, OSError):
+        return None
+    return list(names) if names else None
+
+
+def class_names(model_name: str, labels_file: Optional[str], num_classes: int,
+                model: Any = None) -> tuple[list[str], str]:
+    """Names from ``labels_file`` (its count must match), else the ones videozoo ships for the
+    model's dataset, else the zoo entry's label map, else ``class N``."""
     from videozoo.data.labels import label_names, read_label_map
 
     if labels_file:
         names = read_label_map(labels_file)
-        source = labels_file
-    else:
+        if len(names) != num_classes:
+            raise ValueError(f"{labels_file} has {len(names)} class names but the model has "
+                             f"{num_classes} classes")
+        return names, labels_file
+    names = _builtin_names(model) if model is not None else None
+    source = "videozoo's label names"
+    if names is None:
         try:
             names, source = label_names(model_name), "the zoo's label map"
-        except Exception as e:  # unknown entry, no label map, offline...
-            return [str(i) for i in range(num_classes)], f"class indices ({e})"
+        except Exception as e:  # an architecture, no label map, offline...
+            return [f"class {i}" for i in range(num_classes)], f"class indices ({e})"
     if len(names) != num_classes:
         print(f"warning: {source} has {len(names)} names for {num_classes} classes",
               file=sys.stderr)
-    names = names + [str(i) for i in range(len(names), num_classes)]
+    names = names[:num_classes] + [f"class {i}" for i in range(len(names), num_classes)]
     return names, source
 
 
@@ -51,44 +78,36 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     import videozoo
-    from videozoo.commands.eval import build_data_config, parse_overrides
+    from videozoo.commands._common import EXIT_FAILED, one_line
+    from videozoo.commands.eval import build_data_config, load_model, parse_overrides
     from videozoo.data.pipeline import create_transform
     from videozoo.evaluation import VideoScorer
     from videozoo.evaluation.distributed import local_device
+    from videozoo.evaluation.views import as_probabilities
 
-    try:
-        arch, entry = videozoo._registry.resolve(args.model)
-        overrides = parse_overrides(args.overrides)
-    except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    if not os.path.exists(args.video):
-        print(f"error: no such video: {args.video}", file=sys.stderr)
-        return 2
-    pretrained = args.checkpoint is None and entry is not None and entry.has_weights
-    if args.checkpoint is None and not pretrained:
-        print(f"warning: {args.model} has no weights and no --checkpoint was given; the "
-              "prediction comes from random weights", file=sys.stderr)
-    try:
-        model = videozoo.create_model(args.model, pretrained=pretrained,
-                                      checkpoint_path=args.checkpoint)
-    except (videozoo.DownloadError, videozoo.CheckpointError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    overrides = parse_overrides(args.overrides)
+    videozoo._registry.resolve(args.model)  # an unknown name: one line, before anything loads
+    build_data_config(args.model, None, args.protocol, overrides, args.decoder)  # fail early
+    model, _ = load_model(args.model, args.checkpoint)
     cfg = build_data_config(args.model, model, args.protocol, overrides, args.decoder)
     if args.decoder is None and cfg.decoder == "rawframes" and os.path.isfile(args.video):
         cfg = cfg.replace(decoder="decord", filename_tmpl=None, start_index=0)  # a video file
+    names, source = class_names(args.model, args.labels, model.num_classes, model)
     device = local_device(args.device)
-    transform = create_transform(cfg, is_training=False)
     try:
-        frames = transform.load(args.video)
-    except Exception as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
+        frames = create_transform(cfg, is_training=False).load(args.video)
+    except Exception as e:  # whatever the decoder says about this video: the work failed
+        if getattr(args, "traceback", False):
+            raise
+        print(f"error: {args.video}: {one_line(e)}", file=sys.stderr)
+        return EXIT_FAILED
     scorer = VideoScorer(model, cfg, device, amp=False)
     scores = scorer(frames.unsqueeze(0))[0]
-    probs = scores if cfg.average == "prob" else torch.softmax(scores.double(), -1).float()
-    names, source = class_names(args.model, args.labels, scores.shape[0])
+    if not torch.isfinite(scores).all():
+        print(f"error: {args.model} gives non-finite scores (NaN/Inf) for {args.video}: its "
+              "weights are broken", file=sys.stderr)
+        return EXIT_FAILED
+    probs = as_probabilities(scores, cfg.average)
     k = min(args.topk, scores.shape[0])
     top = torch.argsort(scores, descending=True)[:k]
     print(f"{args.video}: {args.model}, {scorer.view_shape[0]} views, names from {source}")

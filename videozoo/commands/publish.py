@@ -13,14 +13,16 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from videozoo.commands import _common as t
+
     p = sub.add_parser("publish", help="convert zoo checkpoints and upload them to the Hub",
                        description=__doc__)
     p.add_argument("names", nargs="+", metavar="NAME", help="zoo entries or wildcards ('tsm_*')")
-    p.add_argument("--out", required=True, help="directory for the repository folders")
+    p.add_argument("--out", required=True, type=t.output_dir, help="directory for the repository folders")
     p.add_argument("--dry-run", action="store_true", help="write the folders, upload nothing")
     p.add_argument("--org", default=None,
                    help="Hub organisation (default: $VIDEOZOO_HUB_ORG or 'videozoo')")
-    p.add_argument("--checkpoints", default=None,
+    p.add_argument("--checkpoints", default=None, type=t.existing_dir,
                    help="directory with the original MMAction2 files under their published names")
     p.add_argument("--private", action="store_true", help="create private repositories")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -9,9 +9,12 @@ Layout of an output directory::
 
 A record is ``MAGIC | payload length (u64) | crc32 (u32) | payload`` where the payload is an
 ``.npz`` archive (no pickle) holding the batch's video indices, their labels, the scores of the
-videos that worked and the errors of those that did not. Records are flushed and fsync'ed one by
-one, so a crash loses at most the batch in flight; a torn or corrupt tail (the process was killed
-while writing) is detected by its length/checksum and dropped when the file is reopened.
+videos that worked and the errors of those that did not, and the fingerprint of the evaluation
+(its manifest) that wrote it. Records are flushed and fsync'ed one by one, so a crash loses at
+most the batch in flight; a torn tail (the process was killed while writing) is detected by its
+length/checksum and dropped when the file is reopened. A corrupt record in the middle (a flipped
+byte) is skipped with a warning and reading goes on at the next record, so only its batch is
+scored again. Records of another evaluation (another model, protocol or list) are refused.
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ import io
 import json
 import os
 import struct
+import warnings
+import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +33,8 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-__all__ = ["ScoreRecord", "ScoreTable", "ScoreStore", "fuse_tables", "labels_to_array",
-           "list_fingerprint",
+__all__ = ["ScoreRecord", "ScoreTable", "ScoreStore", "evaluation_fingerprint", "fuse_tables",
+           "labels_to_array", "list_fingerprint",
            "load_scores", "save_scores"]
 
 MAGIC = b"VZSCORE1"
@@ -70,6 +75,7 @@ class ScoreRecord:
     scores: np.ndarray
     errors: list[str] = field(default_factory=list)
     rank: int = 0
+    evaluation: str = ""  # fingerprint of the manifest of the run that wrote it ("" unknown)
 
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
@@ -81,14 +87,22 @@ class ScoreRecord:
             scores=np.asarray(self.scores, dtype=np.float32),
             errors=np.asarray(self.errors, dtype=np.str_),
             rank=np.asarray(self.rank, dtype=np.int64),
+            evaluation=np.asarray(self.evaluation, dtype=np.str_),
         )
         return buf.getvalue()
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> ScoreRecord:
         with np.load(io.BytesIO(payload), allow_pickle=False) as z:
-            return cls(index=z["index"], labels=z["labels"], ok=z["ok"], scores=z["scores"],
-                       errors=[str(e) for e in z["errors"]], rank=int(z["rank"]))
+            rec = cls(index=z["index"], labels=z["labels"], ok=z["ok"], scores=z["scores"],
+                      errors=[str(e) for e in z["errors"]], rank=int(z["rank"]),
+                      evaluation=str(z["evaluation"]) if "evaluation" in z.files else "")
+        n_ok = int(np.asarray(rec.ok, dtype=bool).sum())
+        if rec.index.ndim != 1 or rec.ok.shape != rec.index.shape or rec.scores.ndim != 2 \
+                or rec.scores.shape[0] != n_ok or rec.labels.shape[0] != rec.index.shape[0] \
+                or len(rec.errors) != rec.index.shape[0] - n_ok:
+            raise ValueError("inconsistent score record")
+        return rec
 
 
 @dataclass
@@ -142,6 +156,10 @@ class ScoreTable:
             out.failures = dict(sorted(failures.items()))
             return out
         scored = [t for t in tables if len(t)]
+        widths = sorted({int(t.scores.shape[1]) for t in scored})
+        if len(widths) > 1:
+            raise ValueError(f"these scores have different class counts ({widths}): they are "
+                             "not of one evaluation")
         index = np.concatenate([t.index for t in scored])
         labels = _merge_label_arrays([t.labels for t in scored])
         scores = np.concatenate([t.scores for t in scored])
@@ -167,25 +185,74 @@ class ScoreTable:
         return self.labels.shape[1] > 1 and bool((self.labels[:, 1:] >= 0).any())
 
 
-def _read_records(path: Path) -> tuple[list[ScoreRecord], int]:
-    """Records of one log file and the byte offset where the valid part ends."""
+def _record_at(data: bytes, pos: int) -> Optional[tuple[int, ScoreRecord]]:
+    """(end offset, record) of a valid record starting at ``pos``, else None."""
+    if pos + _HEADER.size > len(data):
+        return None
+    magic, length, crc = _HEADER.unpack_from(data, pos)
+    start, end = pos + _HEADER.size, pos + _HEADER.size + length
+    if magic != MAGIC or end > len(data):
+        return None
+    payload = data[start:end]
+    if zlib.crc32(payload) != crc:
+        return None
+    try:
+        return end, ScoreRecord.from_bytes(payload)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+
+
+def _scan(data: bytes) -> tuple[list[ScoreRecord], list[tuple[int, int]], int]:
+    """(records, corrupt byte ranges followed by valid records, end of the last valid record).
+
+    After a bad record the scan looks for the next record header and goes on from there."""
     records: list[ScoreRecord] = []
-    data = path.read_bytes()
-    pos = 0
+    skipped: list[tuple[int, int]] = []
+    pos, valid_end, bad_start = 0, 0, None
     while pos + _HEADER.size <= len(data):
-        magic, length, crc = _HEADER.unpack_from(data, pos)
-        start, end = pos + _HEADER.size, pos + _HEADER.size + length
-        if magic != MAGIC or end > len(data):
+        found = _record_at(data, pos)
+        if found is not None:
+            if bad_start is not None:
+                skipped.append((bad_start, pos))
+                bad_start = None
+            valid_end, record = found
+            records.append(record)
+            pos = valid_end
+            continue
+        if bad_start is None:
+            bad_start = pos
+        nxt = data.find(MAGIC, pos + 1)
+        if nxt < 0:
             break
-        payload = data[start:end]
-        if zlib.crc32(payload) != crc:
-            break
-        try:
-            records.append(ScoreRecord.from_bytes(payload))
-        except (ValueError, OSError, KeyError):
-            break
-        pos = end
-    return records, pos
+        pos = nxt
+    return records, skipped, valid_end
+
+
+def _tail_is_corrupt(data: bytes, valid_end: int) -> bool:
+    """Whether the bytes after the last valid record are a complete but damaged record (worth a
+    warning) rather than a torn one (a process killed while writing: expected, silent)."""
+    if len(data) - valid_end < _HEADER.size:
+        return False
+    magic, length, _ = _HEADER.unpack_from(data, valid_end)
+    return magic != MAGIC or valid_end + _HEADER.size + length <= len(data)
+
+
+def _read_records(path: Path, warn: bool = True) -> tuple[list[ScoreRecord], int]:
+    """Records of one log file and the byte offset where its last valid record ends; corrupt
+    records are skipped (with a warning), those after them kept."""
+    data = path.read_bytes()
+    records, skipped, valid_end = _scan(data)
+    if warn and (skipped or _tail_is_corrupt(data, valid_end)):
+        where = ", ".join(f"bytes {a}-{b}" for a, b in skipped) or f"bytes {valid_end}-"
+        warnings.warn(f"{path}: skipped corrupt score records ({where}); the videos in them are "
+                      f"scored again, the {len(records)} valid records are kept", stacklevel=3)
+    return records, valid_end
+
+
+def evaluation_fingerprint(manifest: dict[str, Any]) -> str:
+    """A short hash of a manifest: the evaluation that records belong to."""
+    text = json.dumps(manifest, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def list_fingerprint(items: Sequence[Any]) -> str:
@@ -210,8 +277,32 @@ class ScoreStore:
         self.rank = rank
         self.path = self.out_dir / f"scores.rank{rank}.log"
         self._fh: Optional[io.BufferedWriter] = None
+        self.evaluation: Optional[str] = None  # set by check_manifest
 
     # -- manifest -------------------------------------------------------------------------------
+    def read_manifest(self) -> Optional[dict[str, Any]]:
+        """The directory's manifest (None when there is none); a damaged one is a ValueError
+        that says how to start over."""
+        path = self.out_dir / MANIFEST
+        if not path.exists():
+            return None
+        how = (f"delete {path} to write it again (the scores there of this same evaluation are "
+               f"kept, others are refused), or delete {self.out_dir} / use another output "
+               "directory to start over")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise ValueError(f"{path} cannot be read ({e}): {how}") from None
+        if not text.strip():
+            raise ValueError(f"{path} is empty (a run was interrupted while writing it): {how}")
+        try:
+            manifest = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is damaged (truncated or not JSON: {e}): {how}") from None
+        if not isinstance(manifest, dict):
+            raise ValueError(f"{path} is damaged (not a JSON object): {how}")
+        return manifest
+
     def check_manifest(self, manifest: dict[str, Any], write: bool = True) -> None:
         """Refuse to mix runs: the directory's manifest must equal ``manifest`` (written if new).
 
@@ -219,8 +310,8 @@ class ScoreStore:
         """
         path = self.out_dir / MANIFEST
         manifest = json.loads(json.dumps(manifest, default=str))
-        if path.exists():
-            old = json.loads(path.read_text())
+        old = self.read_manifest()
+        if old is not None:
             diff = sorted(k for k in set(old) | set(manifest) if old.get(k) != manifest.get(k))
             if diff:
                 raise ValueError(
@@ -230,25 +321,47 @@ class ScoreStore:
         elif write:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             _atomic_write_text(path, json.dumps(manifest, indent=2, sort_keys=True))
+        self.evaluation = evaluation_fingerprint(manifest)
 
     # -- records --------------------------------------------------------------------------------
     def log_files(self) -> list[Path]:
         return sorted(self.out_dir.glob("scores.rank*.log")) if self.out_dir.exists() else []
 
     def records(self) -> Iterator[ScoreRecord]:
+        """Every valid record of every process's log, refusing those of another evaluation."""
+        expected = self.evaluation
+        if expected is None:
+            manifest = self.read_manifest()
+            expected = evaluation_fingerprint(manifest) if manifest is not None else None
         for path in self.log_files():
-            yield from _read_records(path)[0]
+            for rec in _read_records(path)[0]:
+                if expected is not None and rec.evaluation and rec.evaluation != expected:
+                    raise ValueError(
+                        f"{path} holds scores of another evaluation (another model, protocol or "
+                        f"video list than {self.out_dir / MANIFEST} describes); move it away or "
+                        "use another output directory")
+                yield rec
 
     def load(self) -> ScoreTable:
-        """Everything recorded so far by any process (torn tails ignored)."""
+        """Everything recorded so far by any process (torn tails and corrupt records left
+        out)."""
         return ScoreTable.from_records(self.records())
 
     def open(self) -> ScoreStore:
         """Open this process's log for appending, first cutting off a torn last record."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if self.path.exists():
-            _, valid = _read_records(self.path)
-            if valid != self.path.stat().st_size:
+            data = self.path.read_bytes()
+            records, skipped, valid = _scan(data)
+            if skipped:  # corrupt records in the middle: keep only the valid ones
+                tmp = self.path.with_name(f".{self.path.name}.tmp{os.getpid()}")
+                with open(tmp, "wb") as f:
+                    for rec in records:
+                        f.write(_frame(rec.to_bytes()))
+                    f.flush()
+                    os.fsync(f.fileno())
+                os.replace(tmp, self.path)
+            elif valid != len(data):
                 with open(self.path, "r+b") as f:
                     f.truncate(valid)
         self._fh = open(self.path, "ab")
@@ -260,8 +373,8 @@ class ScoreStore:
             self.open()
         assert self._fh is not None
         record.rank = self.rank
-        payload = record.to_bytes()
-        self._fh.write(_HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload)
+        record.evaluation = self.evaluation or ""
+        self._fh.write(_frame(record.to_bytes()))
         self._fh.flush()
         os.fsync(self._fh.fileno())
 
@@ -275,6 +388,10 @@ class ScoreStore:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _frame(payload: bytes) -> bytes:
+    return _HEADER.pack(MAGIC, len(payload), zlib.crc32(payload)) + payload
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -331,15 +448,32 @@ def load_scores(path: PathLike) -> tuple[ScoreTable, dict[str, Any]]:
             return table, info
     if path.suffix == ".log":
         return ScoreTable.from_records(_read_records(path)[0]), info
-    with np.load(path, allow_pickle=False) as z:
+    try:
+        return _load_npz(path, info)
+    except (ValueError, OSError, KeyError, EOFError, zipfile.BadZipFile) as e:
+        if isinstance(e, FileNotFoundError):
+            raise
+        raise ValueError(f"{path} is not a readable videozoo score file ({e})") from None
+
+
+def _load_npz(path: Path, info: dict[str, Any]) -> tuple[ScoreTable, dict[str, Any]]:
+    archive = np.load(path, allow_pickle=False)
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError("a single array, not an .npz archive")
+    with archive as z:
         if "scores" not in z.files:
             raise ValueError(f"{path} is not a videozoo score file (no 'scores' array)")
         scores = z["scores"]
+        if scores.ndim != 2:
+            raise ValueError(f"its scores have shape {scores.shape}, not (videos, classes)")
         n = scores.shape[0]
         index = z["index"] if "index" in z.files else np.arange(n, dtype=np.int64)
         labels = z["labels"] if "labels" in z.files else np.full((n, 1), -1, np.int64)
         if labels.ndim == 1:
             labels = labels[:, None]
+        if index.shape != (n,) or labels.ndim != 2 or labels.shape[0] != n:
+            raise ValueError(f"its index {index.shape} / labels {labels.shape} do not match its "
+                             f"{n} rows of scores")
         failures = {}
         if "failed_index" in z.files:
             failures = {int(i): str(e) for i, e in zip(z["failed_index"], z["failed_error"])}
