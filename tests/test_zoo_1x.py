@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import videozoo
-from videozoo._registry import get_entry
+from videozoo._registry import get_entry, list_entries
 from videozoo.data.sampling import sample_frame_indices
 from videozoo.zoo import ENTRIES, tpn_1x, tsn_1x
 from videozoo.zoo._common import MMACTION2_1X
@@ -143,6 +143,6 @@ def test_tpn_tsm_data_config():
 
 
 def test_architecture_queries_cover_both_schemes():
-    tsn_r50 = [e.name for e in videozoo.list_entries() if e.arch == "tsn_r50"]
+    tsn_r50 = [e.name for e in list_entries() if e.arch == "tsn_r50"]
     assert {r[0] for r in ROWS if r[1] == "tsn_r50"} <= set(tsn_r50)
     assert any(n.startswith("tsn_r50_") for n in tsn_r50)  # and the 0.x names
