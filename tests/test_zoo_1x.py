@@ -76,7 +76,11 @@ def test_entry_schema(entry):
         "tsn_mobileone_s4") else entry.arch.split("_")[0]
     assert entry.config_url == (f"https://github.com/open-mmlab/mmaction2/blob/{MMACTION2_1X}/"
                                 f"configs/recognition/{folder}/{entry.config}.py")
-    assert re.fullmatch(r"\d+(\.\d+)?G", entry.flops) and re.fullmatch(r"\d+\.\d+M", entry.params)
+    assert re.fullmatch(r"\d+\.\d+M", entry.params)
+    if entry.arch.startswith("tsn"):  # the TSN table has FLOPs; TPN's are in the notes
+        assert re.fullmatch(r"\d+(\.\d+)?G", entry.flops)
+    else:
+        assert entry.flops is None and any("FLOPs" in n for n in entry.notes)
     assert entry.notes and entry.paper.startswith("@")
     t = entry.train
     assert t.epochs and t.lr and t.batch_size and t.pretrain

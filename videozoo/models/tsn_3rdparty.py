@@ -15,7 +15,8 @@ MMAction2 takes from it, per architecture:
 - ``tsn_swin_base_patch4_window7_224``: timm's ``swin_base_patch4_window7_224`` (the same library
   MMAction2 calls). Its ``forward_features`` ends with the final LayerNorm and returns NHWC maps;
   MMAction2 (``feature_shape='NHWC'``) permutes them to NCHW and average-pools, as this model
-  does. timm's attention masks are built for 224x224 inputs, so frames must be 224x224.
+  does. It is built with timm's ``dynamic_img_size=True`` (masks computed per input, windows
+  padded), so other frame sizes run; at 224x224 it computes exactly the fixed-size model.
 - ``tsn_mobileone_s4``: mmpretrain ``MobileOne`` arch ``s4``; timm's ``mobileone_s4`` computes the
   same blocks (see ``tsm_mobile``: the train-form branch sum differs in order, ~1e-6 relative;
   the fused ``deploy=True`` form is bit-exact).
@@ -240,8 +241,10 @@ def tsn_densenet161(num_classes: int = 400, in_chans: int = 3, pretrained_backbo
 @register_tsn_model
 def tsn_swin_base_patch4_window7_224(num_classes: int = 400, in_chans: int = 3,
                                      pretrained_backbone: bool = False, **kwargs: Any) -> TSNSwin:
-    """TSN Swin-B, patch 4, window 7 (timm ``swin_base_patch4_window7_224``); 224x224 frames."""
-    net = _timm_backbone("swin_base_patch4_window7_224", in_chans, pretrained_backbone)
+    """TSN Swin-B, patch 4, window 7 (timm ``swin_base_patch4_window7_224``), trained on 224x224
+    frames (other sizes run: windows are padded and masks built per input)."""
+    net = _timm_backbone("swin_base_patch4_window7_224", in_chans, pretrained_backbone,
+                         dynamic_img_size=True)
     model = TSNSwin(net, _timm_nhwc, net.num_features, num_classes, in_chans, **kwargs)
     model.pretrained_cfg = _cfg("tsn_swin_base_patch4_window7_224", in_chans)
     return model

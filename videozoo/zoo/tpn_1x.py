@@ -5,8 +5,9 @@ The two SlowOnly checkpoints (2022-09-13) were tested before 1.x changed its tes
 SampleFrames for clips of 8 frames (2022-10-24, 908af8a1: clip starts spread linearly from the
 first to the last possible start; until then 1.x used the 0.x formula, clips centred in equal
 bins). Their default protocol ``10x3`` uses the formula of the checkpoint's date, and
-``10x3-linear`` is what the current config samples. FLOPs and params are the metafile's (the
-table has no such columns); videozoo's models have exactly those parameter counts.
+``10x3-linear`` is what the current config samples. Params are the metafile's (the table has
+no such column; videozoo's models have exactly those counts); the metafile's FLOPs, which count
+one input clip rather than a test protocol's frames, are in the notes.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ SLOWONLY_PROTOCOLS = (
 )
 SLOWONLY = dict(arch="tpn_slowonly_r50", version="1.x", dataset="kinetics400", decoder="decord",
                 start_index=0, data="videos, short side 320", test_protocols=SLOWONLY_PROTOCOLS,
-                flops="66.01G", params="91.50M", gpu_memory_mb=6916, source_tables=(TPN_1X,),
+                params="91.50M", gpu_memory_mb=6916, source_tables=(TPN_1X,),
                 paper=TPN_PAPER)
+NOTE_FLOPS = "The metafile gives 66.01G FLOPs (66,014,576,640) for one 8x224x224 clip."
 NOTE_SAMPLING = ("Checkpoint of 2022-09-13: its number was measured with the test SampleFrames "
                  "of that date (protocol '10x3'); the current config samples as '10x3-linear'.")
 
@@ -44,7 +46,7 @@ def slowonly(config: str, url: str, top1: float, top5: float, *, pretrain: str,
         name=config, config=config, url=url, log_url=log_url,
         train=train(**SLOWONLY_RECIPE, pretrain=pretrain, batch_size=batch_size),
         reported=(top(top1, top5, "10x3", TPN_1X, "Kinetics-400"), *reported),
-        notes=(NOTE_SAMPLING, *notes), **SLOWONLY)
+        notes=(NOTE_SAMPLING, *notes, NOTE_FLOPS), **SLOWONLY)
 
 
 SCRATCH = "tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb"
@@ -82,7 +84,7 @@ ENTRIES = (
         reported=(top(51.87, 79.67, "accurate", TPN_1X, "Something-Something V1"),),
         url=f"{CKPT}/{TSM_CONFIG}/{TSM_CONFIG}_20230221-940a3615.pth",
         log_url=f"{CKPT}/{TSM_CONFIG}/{TSM_CONFIG}.log",
-        flops="54.20G", params="82.45M", gpu_memory_mb=8828, source_tables=(TPN_1X,),
+        params="82.45M", gpu_memory_mb=8828, source_tables=(TPN_1X,),
         paper=TPN_PAPER,
         notes=(
             "The table's protocol reads '8 clips x 3 crop'; the config tests twice-sampled "
@@ -93,6 +95,7 @@ ENTRIES = (
             "The left/right label swap of the training Flip was added to the config on "
             "2023-04-06 (d3122480), after this checkpoint; the metafile's weights link starts "
             "with a stray '('.",
+            "The metafile gives 54.20G FLOPs (54,202,822,656) for one 8-frame 224x224 view.",
         ),
     ),
 )

@@ -89,21 +89,21 @@ ENTRIES = (
     tsn(K400.format("r101", "1x1x8"), "20220906-23cff032", 75.89, 92.07, "195.8G", "43.32M",
         arch="tsn_r101", recipe={"num_clips": 8}),
     tsn("tsn_imagenet-pretrained-r50_8xb32-1x1x8-50e_sthv2-rgb", "20230313-06ad7d03", 35.51,
-        67.09, "102.7G", "24.33M", dataset="sthv2", raw_logits=False,
+        67.09, "102.7G", "23.87M", dataset="sthv2", raw_logits=False,
         section="Something-Something V2", arch_kwargs={"dropout": 0.5},
         recipe={"num_clips": 8, "epochs": 50, "lr_milestones": (20, 40),
                 "augment": "MultiScaleCrop + Flip (left/right label swap)"},
         notes=("The table's params (24.33M) is the 400-class count; with 174 classes TSN-R50 "
-               "has 23,864,558 parameters (23.86M), as the metafile says (23.87M).",
+               "has 23,864,558 parameters (23.87M), as the metafile says.",
                "The metafile says 100 epochs and Training Data Kinetics-400; the config trains "
                "50 epochs on Something-Something V2.")),
     tsn("tsn_imagenet-pretrained-r50_8xb32-1x1x16-50e_sthv2-rgb", "20230221-85bcc1c3", 36.91,
-        68.77, "102.7G", "24.33M", dataset="sthv2", raw_logits=False,
+        68.77, "102.7G", "23.87M", dataset="sthv2", raw_logits=False,
         section="Something-Something V2", arch_kwargs={"dropout": 0.5},
         recipe={"num_clips": 16, "epochs": 50, "lr_milestones": (20, 40),
                 "augment": "MultiScaleCrop (13 fixed crops) + Flip (left/right label swap)"},
         notes=("The table's params (24.33M) is the 400-class count; with 174 classes TSN-R50 "
-               "has 23,864,558 parameters (23.86M).",
+               "has 23,864,558 parameters (23.87M), as the metafile says.",
                "The left/right label swap of the training Flip was added to the config on "
                "2023-04-06 (d3122480), after this checkpoint.")),
     tsn("tsn_imagenet-pretrained-rn101-32x4d_8xb32-1x1x3-100e_kinetics400-rgb",
@@ -129,7 +129,7 @@ ENTRIES = (
         arch="tsn_swin_base_patch4_window7_224", section=CUSTOM,
         recipe={"pretrain": "ImageNet (timm swin_base_patch4_window7_224)"},
         notes=("Backbone: timm swin_base_patch4_window7_224 (final LayerNorm, then the mean "
-               "over the 7x7 tokens); frames must be 224x224.",
+               "over the 7x7 tokens) at 224x224, the size it was trained and tested at.",
                "The checkpoint predates timm 0.9: if it stores PatchMerging at the end of each "
                "stage (timm < 0.9 layout) videozoo moves it to the next stage and drops the "
                "derived relative_position_index / attn_mask buffers (unconfirmed which layout "
@@ -150,7 +150,7 @@ ENTRIES = (
                "The metafile links the 1x1x3 checkpoint (…-65ed814e) for this row and says "
                "100 epochs; the table's link and the config (50 epochs) are followed.")),
     tsn("tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_kinetics400-rgb",
-        "20230825-2da3c1f7", 73.65, 91.32, "76G", "13.72M", arch="tsn_mobileone_s4",
+        "20230825-2da3c1f7", 73.65, 91.32, "76.02G", "13.72M", arch="tsn_mobileone_s4",
         raw_logits=False, section=CUSTOM,
         recipe={"num_clips": 8, "batch_size": "8 GPUs x 16 videos",
                 "pretrain": "ImageNet (mmcls mobileone-s4_8xb32_in1k_20221110-28d888cb)"},
@@ -158,5 +158,7 @@ ENTRIES = (
                "train-form branch sum differs in order, ~1e-6 relative). "
                "create_model(..., deploy=True) or model.reparameterize() gives the fused form "
                "of the deploy config.",
-               "The config name says 8xb32; its train_dataloader has 16 videos per GPU.")),
+               "The config name says 8xb32; its train_dataloader has 16 videos per GPU.",
+               "The table prints 76G FLOPs; the same count gives 76.02G (76,020,... for 25 "
+               "frames of 224x224), kept with its decimals like the other rows.")),
 )
