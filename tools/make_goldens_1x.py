@@ -61,6 +61,10 @@ CASES = {
     "tsn_mobileone_s4": (
         "tsn_mobileone_s4", {}, CFG + "tsn_imagenet-pretrained-mobileone-s4_8xb32-1x1x8-100e_"
         "kinetics400-rgb.py", (1, 3, 3, 64, 64), {"init_cfg": None}, "no init_cfg"),
+    "tsn_r50_sthv2": (
+        "tsn_r50", {"num_classes": 174}, "recognition/tsn/tsn_imagenet-pretrained-r50_8xb32-"
+        "1x1x8-50e_sthv2-rgb.py", (1, 3, 4, 64, 64), {"pretrained": None},
+        "pretrained (torchvision ResNet-50 URL) dropped"),
     "tsn_mobileone_s4_deploy": (
         "tsn_mobileone_s4", {"deploy": True}, CFG + "tsn_imagenet-pretrained-mobileone-s4_deploy_"
         "8xb32-1x1x8-100e_kinetics400-rgb.py", (1, 3, 3, 64, 64), {"init_cfg": None},
