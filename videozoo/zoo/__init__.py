@@ -36,9 +36,10 @@ from __future__ import annotations
 
 from .._pretrained import ZooEntry
 from .._registry import register_pretrained
-from . import tpn, tsm, tsn
+from . import tpn, tpn_1x, tsm, tsn, tsn_1x
 
-ENTRIES: tuple[ZooEntry, ...] = tsn.ENTRIES + tsm.ENTRIES + tpn.ENTRIES
+ENTRIES: tuple[ZooEntry, ...] = (tsn.ENTRIES + tsm.ENTRIES + tpn.ENTRIES + tsn_1x.ENTRIES
+                                  + tpn_1x.ENTRIES)
 
 for _entry in ENTRIES:
     register_pretrained(_entry)
