@@ -544,6 +544,18 @@ def _views(test: dict[str, Any]) -> int:
     return crops * max(clips, 1) * (2 if test.get("twice_sample") else 1) * (10 if test.get("dense") else 1)
 
 
+def view_name(test: dict[str, Any]) -> str:
+    """'<clips>x<crops>' as the zoo names protocols: a TSN clip is one frame, a TSM clip is
+    ``num_segments`` frames, a 3D clip ``clip_len`` frames; twice-sampling doubles and dense
+    sampling (10 positions) multiplies the clips."""
+    crops = {"center": 1, "three": 3, "ten": 10}.get(test.get("crop"), 1)
+    clips = test["num_clips"]
+    if test.get("num_segments") and test.get("clip_len") == 1:
+        clips //= test["num_segments"]
+    clips *= (2 if test.get("twice_sample") else 1) * (10 if test.get("dense") else 1)
+    return f"{clips}x{crops}"
+
+
 def _evidence(rec: dict[str, Any]) -> dict[str, Any]:
     return dict(rec.get("revision", {}), when=rec.get("when"), path=rec.get("path"))
 
@@ -568,9 +580,10 @@ def corrections_for(entry: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
         effect = ("scores only: one view per video, so the top-1/top-5 are the same under either "
                   "averaging" if only_average and _views(cfg_test) == 1 else
                   "changes the reported accuracy")
-        changed = "_".join(f"{d['field'][5:]}-{d['entry']}" for d in test_diffs)
-        alt_name = f"{default}_{changed}".replace(" ", "").replace("[", "").replace("]", "") \
-            .replace(",", "x").replace("'", "")
+        new_name = view_name(cfg_test)
+        alt_name = default
+        if new_name == default:  # same views, other averaging: the later protocol gets a suffix
+            alt_name = f"{default}_{result['entry_values']['test']['average']}"
         item = {"entry": entry.name, "field": "test_protocols.default",
                 "old": {d["field"][5:]: d["entry"] for d in test_diffs},
                 "new": {d["field"][5:]: d["config"] for d in test_diffs},
@@ -579,10 +592,18 @@ def corrections_for(entry: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
         if match:
             item["action"] = (f"make the existing protocol {match!r} the default (first); keep "
                               f"{default!r} as a named alternative")
+        elif {"efficient", "accurate"} <= {p.name for p in entry.test_protocols}:
+            item["action"] = ("the config's pipeline matches neither table setting (the row's pair is "
+                              "efficient / accurate): make 'efficient' the default and keep "
+                              "'accurate'; record the config's own pipeline in the notes")
+        elif cfg_test.get("crop") not in ("center", "three", "ten"):
+            item["action"] = (f"the config's crop ({cfg_test.get('crop')}) is not a deterministic "
+                              f"protocol: keep {default!r} as the stand-in and say so in the notes")
         else:
-            item["new_protocol"] = dict({k: cfg_test.get(k) for k in _PROTOCOL_ARGS}, name=default)
-            item["action"] = (f"add new_protocol as the default (first), under the name {default!r}; "
-                              f"keep the current default as a named alternative {alt_name!r}"
+            item["new_protocol"] = dict({k: cfg_test.get(k) for k in _PROTOCOL_ARGS}, name=new_name)
+            item["action"] = (f"add new_protocol as the default (first), named {new_name!r}, with the "
+                              f"reported numbers of the row; keep the current default as a named "
+                              f"alternative {alt_name!r}"
                               + (" (it is the config at today's revision: "
                                  f"{today.get('revision', {}).get('commit', '')[:10]})"
                                  if same_today else ""))
@@ -628,22 +649,29 @@ def check_notes(git: Git, entry: Any, result: dict[str, Any]) -> list[dict[str, 
     """Notes that cite a config commit or a value at the checkpoint's date, checked."""
     out = []
     ck = result["revisions"].get("checkpoint", {})
-    if "values" not in ck:
-        label = evidence_labels(result)[0]
+    if "values" not in ck or ck.get("predecessor"):
+        label = _usable(result["revisions"], "first_version", "number_published")
         ck = result["revisions"].get(label, {}) if label else {}
     rev = ck.get("revision", {}).get("commit", "")
     files = ck.get("files", {})
     vals = ck.get("values", {})
     for note in entry.notes:
         problems = []
-        for h in _COMMIT_IN_NOTE.findall(note):
+        about_then = "checkpoint's date" in note or "checkpoint's publication" in note
+        for h in _COMMIT_IN_NOTE.findall(note) if about_then else ():
             same_content = bool(files) and all(
                 git.show(h, p) is not None and git.show(h, p) == git.show(c, p)
                 for p, c in files.items())
-            if not same_content and not rev.startswith(h) and \
-                    not any(c.startswith(h) for c in files.values()):
-                problems.append(f"cites commit {h}, but the config files at the checkpoint's date "
-                                f"were last changed at {rev[:10]} ({', '.join(sorted(set(files.values())))})")
+            if same_content or rev.startswith(h) or any(c.startswith(h) for c in files.values()):
+                continue
+            branch = BRANCH[entry.mmaction_version]
+            on_chain = subprocess.run(["git", "-C", git.repo, "merge-base", "--is-ancestor", h,
+                                       branch], capture_output=True).returncode == 0
+            when = git.commit_date(h)[:10]
+            kind = ("a side-branch commit merged later" if on_chain else "a commit not on the branch")
+            problems.append(f"cites commit {h} ({when}), {kind}; the config the audit read at that "
+                            f"date is the first-parent revision {rev[:10]} "
+                            f"(files {', '.join(sorted(set(files.values())))}): cite it instead")
         m = re.search(r"average_clips=(None|'prob'|'score'|prob|score)", note)
         if m and "checkpoint" in note and vals:
             claimed = None if m.group(1) == "None" else m.group(1).strip("'")
@@ -768,6 +796,9 @@ def write_markdown(results: list[dict[str, Any]], corrections: list[dict[str, An
             lines.append(f"- `{c['entry']}` numbers by protocol: {pairs}")
             continue
         ev = c.get("evidence", {})
+        if "add" in c:
+            lines.append(f"- `{c['entry']}` `{c['field']}` (add, review): {c['add']}")
+            continue
         lines.append(f"- `{c['entry']}` `{c['field']}`: {_fmt(c['old'])} -> {_fmt(c['new'])} "
                      f"(evidence {ev.get('commit', '?')[:10]} {ev.get('date', '')[:10]}"
                      f"{'; ' + c['action'] if c.get('action') else ''})")
@@ -792,6 +823,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         r = audit_entry(git, entry, table_commits)
         results.append(r)
         corrections += corrections_for(entry, r) + check_notes(git, entry, r)
+    review = Path(__file__).with_name("audit_zoo_review.json")
+    if review.exists():  # what reading the evidence found that the comparison cannot decide
+        for item in json.loads(review.read_text())["corrections"]:
+            for name in item["entries"]:
+                corrections = [c for c in corrections if not (
+                    c["entry"] == name and c["field"] == "notes" and c.get("old") == item.get("old"))]
+                corrections.append({"entry": name, "source": "review",
+                                    **{k: v for k, v in item.items() if k != "entries"}})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     meta = {"generated": dt.date.today().isoformat(), "tool": "tools/audit_zoo.py",
