@@ -256,6 +256,9 @@ class _Evaluator:
         for node in tree.body:
             if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
                 continue  # docstring or a bare literal
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Name) and t.id == BASE_KEY for t in node.targets):
+                continue  # the inheritance list, read before; `_base_` names the bases' values
             if isinstance(node, ast.Assign):
                 value = self.eval(node.value)
                 for target in node.targets:
@@ -442,7 +445,7 @@ class _Evaluator:
             chain.append(cur.attr)
             cur = cur.value
         if not (isinstance(cur, ast.Name) and cur.id == BASE_KEY and cur.id not in self.names):
-            raise self.fail(node, f"attribute access ({ast.unparse(node)}); only _base_.<key> is")
+            raise self.fail(node, f"attribute access on anything but _base_ ({ast.unparse(node)})")
         return _lookup_dotted(self.base, ".".join(reversed(chain)), self.path)
 
     def subscript(self, node: ast.Subscript) -> Any:

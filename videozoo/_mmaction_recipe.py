@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-__all__ = ["ConfigSummaryError", "architecture_of", "summarize_config", "test_pipeline_of"]
+__all__ = ["ConfigSummaryError", "architecture_of", "check_model_settings", "data_config_fields",
+           "summarize_config", "test_pipeline_of"]
 
 _SAMPLERS = ("SampleFrames", "DenseSampleFrames", "UntrimmedSampleFrames", "UniformSampleFrames",
              "SampleAVAFrames")
@@ -241,7 +242,9 @@ def summarize_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
         neck_type = ",".join(str(n.get("type")) for n in neck if isinstance(n, Mapping))
     else:
         neck_type = neck.get("type") if isinstance(neck, Mapping) else None
+    version = "1.x" if ("test_dataloader" in cfg or "data_preprocessor" in model) else "0.x"
     return {
+        "version": version,
         "warnings": _warnings(cfg),
         "model_type": model.get("type"),
         "backbone": backbone,
@@ -302,6 +305,10 @@ def architecture_of(summary: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         if mode is not None:
             if depth != 50:
                 raise ConfigSummaryError("non-local TSM is supported with ResNet-50 only")
+            nl_cfg = {k: v for k, v in (backbone.get("non_local_cfg") or {}).items()
+                      if k in ("sub_sample", "use_scale")}
+            if nl_cfg and nl_cfg != {"sub_sample": True, "use_scale": False}:
+                kwargs["non_local_cfg"] = {"sub_sample": True, "use_scale": False, **nl_cfg}
             return f"tsm_r50_nl_{mode}", kwargs
         return f"tsm_r{depth}", kwargs
     if kind == "MobileNetV2TSM" and head_type == "TSMHead":
@@ -315,3 +322,101 @@ def architecture_of(summary: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         kwargs["shift_div"] = backbone.get("shift_div", 8)
         return "tsm_mobileone_s4", kwargs
     raise ConfigSummaryError(f"no videozoo architecture for backbone {kind!r} with head {head_type!r}")
+
+
+# -- the videozoo data config of a config's test pipeline --------------------------------------------
+_RAWFRAME_TMPL = {"rgb": "img_{:05}.jpg", "flow": "{}_{:05d}.jpg"}  # RawframeDataset defaults
+_NORMALIZE_UNSUPPORTED = ("to_bgr",)
+
+
+def data_config_fields(summary: Mapping[str, Any], arch: str, *, name: str = "") -> dict[str, Any]:
+    """The :class:`~videozoo.data.DataConfig` fields of a summarized config's test pipeline.
+
+    The one place that maps MMAction2's test pipeline onto videozoo's data config; pass the
+    result to :func:`videozoo.resolve_data_config`. Pipelines it cannot express (other samplers,
+    random test crops, BGR input, dense sampling with a non-default window) raise
+    :class:`ConfigSummaryError`.
+    """
+    test, head = summary["test"], summary["head"]
+    sampler = test.get("sampler")
+    if sampler not in ("SampleFrames", "DenseSampleFrames"):
+        raise ConfigSummaryError(f"test sampler {sampler!r} is not supported "
+                                 "(SampleFrames, DenseSampleFrames)")
+    if test.get("dense") and (test.get("sample_range"), test.get("num_sample_positions")) != (64, 10):
+        raise ConfigSummaryError("DenseSampleFrames with a sample_range / num_sample_positions "
+                                 "other than 64 / 10 is not supported")
+    if test["crop"] not in ("center", "three", "ten", "none"):
+        raise ConfigSummaryError(f"test crop {test['crop']!r} is not supported "
+                                 "(CenterCrop, ThreeCrop, TenCrop or none)")
+    if not isinstance(test.get("crop_size", 224), (int, type(None))):
+        raise ConfigSummaryError(f"non-square test crop {test.get('crop_size')!r} is not supported")
+    decoder = test.get("decoder")
+    if decoder not in ("rawframes", "decord", "pyav"):
+        raise ConfigSummaryError(f"test decoder {decoder!r} is not supported (RawFrameDecode, "
+                                 "DecordDecode, PyAVDecode)")
+    if test.get("to_bgr"):
+        raise ConfigSummaryError("Normalize(to_bgr=True) is not supported: videozoo feeds RGB")
+    modality = summary["modality"] if summary["modality"] in ("rgb", "flow") else None
+    if modality is None:
+        raise ConfigSummaryError(f"modality {summary['modality']!r} is not supported (RGB, Flow)")
+    resize = test.get("resize")
+    if resize is not None and not (isinstance(resize, tuple) and len(resize) == 2):
+        raise ConfigSummaryError(f"test Resize scale {resize!r} is not supported (a (w, h) pair)")
+    if head.get("type") == "TSMHead":
+        segments = head.get("num_segments", 8)
+    elif summary.get("fcn_test"):
+        segments = summary["backbone"].get("num_segments", 8)
+    else:
+        segments = None
+    input_format = test.get("input_format") or ("NCHW_Flow" if modality == "flow" else "NCHW")
+    fields: dict[str, Any] = {
+        "name": name or arch, "arch": arch, "protocol": "mmaction_config", "modality": modality,
+        "input_format": input_format,
+        "decoder": decoder, "clip_len": test.get("clip_len") or 1,
+        "frame_interval": test.get("frame_interval", 1), "num_clips": test.get("num_clips", 1),
+        "twice_sample": test.get("twice_sample", False), "dense": test.get("dense", False),
+        "legacy_sampling": summary.get("version") == "0.x", "resize": resize,
+        "keep_ratio": test.get("keep_ratio", True), "crop": test["crop"],
+        "crop_size": test.get("crop_size") or 224, "num_segments": segments,
+        "average": summary.get("average_clips"),
+    }
+    if summary.get("mean"):
+        fields["mean"], fields["std"] = tuple(summary["mean"]), tuple(summary["std"])
+    if decoder == "rawframes":
+        fields["filename_tmpl"] = summary.get("filename_tmpl") or _RAWFRAME_TMPL[modality]
+        start = summary.get("start_index")
+        fields["start_index"] = 1 if start is None else start
+    train = summary.get("train", {})
+    if train.get("sample_num_clips"):
+        fields["train"] = {"clip_len": train.get("sample_clip_len") or 1,
+                           "frame_interval": train.get("sample_frame_interval") or 1,
+                           "num_clips": train["sample_num_clips"],
+                           "dense": bool(train.get("dense", False))}
+    return fields
+
+
+def check_model_settings(summary: Mapping[str, Any]) -> None:
+    """Refuse model settings the videozoo architectures do not compute (one clear line each)."""
+    backbone, head = summary["backbone"], summary["head"]
+    consensus = _get(head, "consensus", "type", default="AvgConsensus")
+    if consensus != "AvgConsensus":
+        raise ConfigSummaryError(f"head consensus {consensus!r} is not supported (AvgConsensus)")
+    if head.get("spatial_type", "avg") != "avg":
+        raise ConfigSummaryError(f"head spatial_type {head.get('spatial_type')!r} is not supported")
+    if head.get("temporal_pool") or backbone.get("temporal_pool"):
+        raise ConfigSummaryError("TSM temporal_pool is not supported")
+    if head.get("type") == "TSMHead" and not head.get("is_shift", True):
+        raise ConfigSummaryError("TSMHead(is_shift=False) is not supported")
+    if backbone.get("shift_place", "blockres") != "blockres":
+        raise ConfigSummaryError(f"shift_place {backbone.get('shift_place')!r} is not supported "
+                                 "(blockres)")
+    if backbone.get("widen_factor", 1.0) != 1.0:
+        raise ConfigSummaryError("MobileNetV2 widen_factor other than 1.0 is not supported")
+    stages = backbone.get("non_local")
+    if _non_local_mode(backbone) is not None:
+        standard = ((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0))
+        if tuple(tuple(s) for s in stages) != standard:
+            raise ConfigSummaryError(f"non_local stages {stages!r} are not supported (only MMAction2's "
+                                     f"{standard})")
+    if summary.get("model_type") == "Recognizer2D" and summary.get("neck") and not summary.get("fcn_test"):
+        raise ConfigSummaryError("a 2D recognizer with a neck needs test_cfg fcn_test=True")
