@@ -16,6 +16,7 @@ from videozoo._mmaction_config import (
     parse_config_text,
 )
 from videozoo._mmaction_recipe import (
+    ConfigSummaryError,
     architecture_of,
     data_config_fields,
     summarize_config,
@@ -437,3 +438,37 @@ def test_from_mmaction_refuses_a_checkpoint_of_another_class_count(tree, tmp_pat
     torch.save({"state_dict": model.export_mmaction_state_dict()}, ckpt)
     with pytest.raises(videozoo.CheckpointError, match="7 classes but the config says 101"):
         videozoo.from_mmaction(tree / "tsn" / "tsn_r50_1x1x3_75e_ucf101_rgb.py", ckpt)
+
+
+def test_tpn_neck_options_follow_the_config(tree):
+    child = write(tree, "tpn/tpn_changed.py", """
+        _base_ = ['tpn_slowonly_kinetics400.py']
+        model = dict(neck=dict(temporal_modulation_cfg=dict(downsample_scales=(4, 4)),
+                               aux_head_cfg=dict(out_channels=200)))
+    """)
+    arch, kwargs = architecture_of(summarize_config(load_config(child)))
+    assert arch == "tpn_slowonly_r50"
+    assert kwargs == {"neck_kwargs": {"temporal_scales": (4, 4)}, "aux_num_classes": 200}
+    bad = write(tree, "tpn/tpn_bad.py", """
+        _base_ = ['tpn_slowonly_kinetics400.py']
+        model = dict(neck=dict(level_fusion_cfg=dict(mid_channels=(512, 512))))
+    """)
+    with pytest.raises(ConfigSummaryError, match="mid_channels"):
+        architecture_of(summarize_config(load_config(bad)))
+
+
+def test_non_local_tsm_maps_mode_and_options(tree):
+    nl = write(tree, "tsm/tsm_nl.py", """
+        _base_ = 'tsm_r50_1x1x8_kinetics400.py'
+        model = dict(backbone=dict(
+            non_local=((0, 0, 0), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 0, 0)),
+            non_local_cfg=dict(sub_sample=True, use_scale=False, mode='dot_product')))
+    """)
+    assert architecture_of(summarize_config(load_config(nl))) == \
+        ("tsm_r50_nl_dot_product", {"num_segments": 8, "shift_div": 8})
+    odd = write(tree, "tsm/tsm_nl_odd.py", """
+        _base_ = 'tsm_nl.py'
+        model = dict(backbone=dict(non_local=((1, 1, 1), (0, 0, 0, 0), (0,) * 6, (0, 0, 0))))
+    """)
+    with pytest.raises(ConfigError, match="non_local stages"):
+        videozoo.from_mmaction(odd)

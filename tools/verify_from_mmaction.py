@@ -26,6 +26,8 @@ CONFIGS = [
     "tsm/tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb.py",
     "tsm/tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_sthv2-rgb.py",
     "tsn/tsn_imagenet-pretrained-r50_8xb32_5x1x3-110e_kinetics400-flow.py",
+    "tpn/tpn-slowonly_r50_8xb8-8x8x1-150e_kinetics400-rgb.py",
+    "tpn/tpn-tsm_imagenet-pretrained-r50_8xb8-1x1x8-150e_sthv1-rgb.py",
 ]
 
 
@@ -57,14 +59,19 @@ def check(path: str, tmp: str) -> float:
 
     model, data_cfg = videozoo.from_mmaction(path, ckpt)
     head = cfg.model.cls_head
-    frames = data_cfg.num_segments or cfg.model.backbone.get("num_segments", 3)
+    is_3d = cfg.model.type == "Recognizer3D"
+    frames = data_cfg.clip_len if is_3d else (
+        data_cfg.num_segments or cfg.model.backbone.get("num_segments", 3))
     chans = 3 if data_cfg.modality == "rgb" else 2 * data_cfg.clip_len
     g = torch.Generator().manual_seed(1)
     x = torch.randn(1, chans, frames, 64, 64, generator=g)  # videozoo: (B, C, T, H, W)
+    # MMAction2: 2D (N, T, C, H, W), 3D (N, views, C, T, H, W); head output before view averaging
+    inputs = x.unsqueeze(1) if is_3d else x.permute(0, 2, 1, 3, 4).contiguous()
     with torch.no_grad():
         got = model(x)
-        feats = ref.extract_feat(x.permute(0, 2, 1, 3, 4).contiguous(), test_mode=True)[0]
-        want = ref.cls_head(feats, num_segs=frames)
+        want = ref.extract_feat(inputs, stage="head", test_mode=True)[0]
+        if want.dim() > 2:  # Recognizer3D stops at the neck: apply its head as predict does
+            want = ref.cls_head(want)
     if want.shape != got.shape:
         raise AssertionError(f"shapes differ: MMAction2 {tuple(want.shape)}, videozoo {tuple(got.shape)}")
     pipeline = cfg.test_dataloader.dataset.pipeline

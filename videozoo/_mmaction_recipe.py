@@ -273,6 +273,48 @@ def _non_local_mode(backbone: Mapping[str, Any]) -> Optional[str]:
     return str(_get(backbone, "non_local_cfg", "mode", default="embedded_gaussian"))
 
 
+_TPN_DEFAULTS = {"in_chs": (1024, 2048), "out_chs": 1024, "spatial_out_chs": 2048,
+                 "temporal_scales": (8, 8), "upsample_scale": (1, 1, 1),
+                 "downsample_scale": (1, 1, 1), "fusion_out_chs": 2048,
+                 "fusion_scales": ((1, 1, 1), (1, 1, 1)), "flow_type": "cascade"}
+
+
+def _tuple(value: Any) -> Any:
+    return tuple(_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+def _tpn_options(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """videozoo TPN options (``neck_kwargs``, ``aux_num_classes``) for MMAction2's TPN neck dict;
+    only what differs from the zoo's neck is passed."""
+    neck = summary.get("neck_cfg") or {}
+    if not isinstance(neck, Mapping):
+        raise ConfigSummaryError("a list of necks is not supported")
+    got = {
+        "in_chs": neck.get("in_channels"), "out_chs": neck.get("out_channels"),
+        "spatial_out_chs": _get(neck, "spatial_modulation_cfg", "out_channels"),
+        "temporal_scales": _get(neck, "temporal_modulation_cfg", "downsample_scales"),
+        "upsample_scale": _get(neck, "upsample_cfg", "scale_factor"),
+        "downsample_scale": _get(neck, "downsample_cfg", "downsample_scale"),
+        "fusion_out_chs": _get(neck, "level_fusion_cfg", "out_channels"),
+        "fusion_scales": _get(neck, "level_fusion_cfg", "downsample_scales"),
+        "flow_type": neck.get("flow_type", "cascade"),
+    }
+    neck_kwargs = {k: _tuple(v) for k, v in got.items()
+                   if v is not None and _tuple(v) != _TPN_DEFAULTS[k]}
+    out_chs = got["out_chs"] or _TPN_DEFAULTS["out_chs"]
+    levels = len(got["in_chs"] or _TPN_DEFAULTS["in_chs"])
+    for key in ("in_channels", "mid_channels"):
+        value = _get(neck, "level_fusion_cfg", key)
+        if value is not None and _tuple(value) != (out_chs,) * levels:
+            raise ConfigSummaryError(f"TPN level_fusion_cfg {key}={value!r} is not supported "
+                                     f"(videozoo fuses {(out_chs,) * levels})")
+    options: dict[str, Any] = {"neck_kwargs": neck_kwargs} if neck_kwargs else {}
+    aux = _get(neck, "aux_head_cfg", "out_channels")
+    if aux is not None and aux != summary.get("num_classes"):
+        options["aux_num_classes"] = aux
+    return options
+
+
 def architecture_of(summary: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The videozoo architecture (and its options) that computes what the summarized config's
     model computes; a :class:`ConfigSummaryError` naming the part when there is none."""
@@ -283,6 +325,7 @@ def architecture_of(summary: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     if neck not in (None, "TPN"):
         raise ConfigSummaryError(f"neck {neck!r} is not supported (only TPN)")
     if neck == "TPN" or head_type == "TPNHead":
+        kwargs.update(_tpn_options(summary))
         if kind == "ResNet3dSlowOnly" and depth == 50:
             return "tpn_slowonly_r50", kwargs
         if kind == "ResNetTSM" and depth == 50:
