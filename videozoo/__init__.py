@@ -9,9 +9,11 @@ from . import (
     zoo,  # noqa: F401  (registers the zoo entries)
 )
 from ._checkpoint import CheckpointError
-from ._convert import convert_checkpoint
+from ._convert import convert_checkpoint, from_mmaction
 from ._factory import create_model
 from ._hub import DownloadError, download_weights
+from ._mmaction_config import ConfigError
+from ._mmaction_config import load_config as load_mmaction_config
 from ._registry import (
     list_architectures,
     list_models,
@@ -52,6 +54,9 @@ __all__ = [
     "evaluate",
     "DownloadError",
     "convert_checkpoint",
+    "from_mmaction",
+    "ConfigError",
+    "load_mmaction_config",
     "download_weights",
     "create_model",
     "count_flops",
