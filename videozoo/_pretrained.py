@@ -195,9 +195,9 @@ class ZooEntry:
     std: tuple[float, ...] = IMAGENET_STD
     label_map: Optional[str] = None  # URL of the dataset's label map file
     data: str = ""  # source data as the table says: 'rawframes 340x256', 'videos short side 320'
-    decoder: str = "rawframes"  # 'rawframes' | 'decord'
-    filename_tmpl: str = "img_{:05d}.jpg"
-    start_index: int = 1
+    decoder: str = "decord"  # 'rawframes' | 'decord' (the same default as DataConfig)
+    filename_tmpl: str = "img_{:05d}.jpg"  # rawframes only
+    start_index: int = 0  # number of the first frame file (rawframes; MMAction2's are 1)
     train: TrainProtocol = field(default_factory=TrainProtocol)
     test_protocols: tuple[TestProtocol, ...] = (TestProtocol(),)
     reported: tuple[ReportedResult, ...] = ()

@@ -19,6 +19,7 @@ COMMANDS = (
     "publish",
     "cards",
     "list",
+    "info",
 )
 
 

@@ -16,7 +16,8 @@ AVERAGE_NONE_AT_PUBLICATION = ("At the checkpoint's publication the config set "
                                "average_clips=None; the 0.x config now averages probabilities.")
 
 
-_TPN = Recipe(arch="tpn_slowonly_r50", version="0.x", dataset="kinetics400",
+_TPN = Recipe(arch="tpn_slowonly_r50", version="0.x", dataset="kinetics400", decoder="rawframes",
+              start_index=1,
               data="rawframes, short side 320", tests=("10x3",), average="prob", clip_len=8,
               frame_interval=8, source=TPN_0X, section="Kinetics-400", source_tables=(TPN_0X,),
               paper=TPN_PAPER, url_base="https://download.openmmlab.com/mmaction/recognition/tpn/",

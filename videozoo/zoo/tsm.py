@@ -7,7 +7,9 @@ protocol and 'efficient' (one clip x CenterCrop 224) is the second.
 """
 from __future__ import annotations
 
-from .._pretrained import Augment
+from typing import Optional
+
+from .._pretrained import Augment, ReportedResult
 from ._common import (
     DELTA,
     NON_LOCAL_PAPER,
@@ -22,6 +24,15 @@ from ._common import (
     top,
 )
 
+TSM_CODE = ("original TSM code: "
+            "https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")
+OTHER_REVISION_H100 = ("another revision of the TSM table prints this row (height 100) with "
+                       "other numbers")
+ONLY_IN_OTHER_REVISION_H240 = ("row only in another revision of the TSM table: trained on height 240 "
+                               "frames, checkpoint not linked")
+TSM_CODE_H240 = "original TSM code (the height 240 row of another table revision)"
+OTHER_REVISION_H256 = ("another revision of the TSM table prints this row (height 256) with "
+                       "other numbers")
 ACCURATE_IS_THE_CONFIG_DEFAULT = ("The table's notes say the configs test with the 'efficient' "
                                   "setting by default; the 0.x config's test pipeline is the "
                                   "'accurate' one (twice-sampled clips x ThreeCrop 256), so "
@@ -38,15 +49,38 @@ PROTOCOL_8X3_IS_TWICE_SAMPLED = ("The table's protocol reads '8 clips x 3 crop';
                                  "samples twice (two 8-frame clips) x ThreeCrop 256, i.e. 6 "
                                  "views.")
 
+def ref(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
+    """The authors' TSM code, as the row's reference columns print it."""
+    return top(top1, top5, protocol, kind=REFERENCE, note=TSM_CODE)
+
+
+def h240(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
+    """A height-240 row only the other table revision (002) has."""
+    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=ONLY_IN_OTHER_REVISION_H240)
+
+
+def h240_ref(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
+    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REFERENCE, note=TSM_CODE_H240)
+
+
+def h256(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
+    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H256)
+
+
+def h100(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
+    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H100)
+
+
 REFERENCE_K400_8F_1X1 = top(70.36, 89.49, kind=REFERENCE,
                             note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/blob/8d53d6fda40bea2f1b37a6095279c4b454d672bd/scripts/train_tsm_kinetics_rgb_8f.sh")
 REFERENCE_STHV1_8F_EFFICIENT = top(45.5, 74.34, protocol="efficient", kind=REFERENCE,
-                                   note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")
+                                   note=TSM_CODE)
 REFERENCE_STHV1_8F_ACCURATE = top(47.33, 76.6, kind=REFERENCE,
-                                  note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")
+                                  note=TSM_CODE)
 STHV1_8F_REFERENCE = (REFERENCE_STHV1_8F_EFFICIENT, REFERENCE_STHV1_8F_ACCURATE)
 
 _TSM = Recipe(arch="tsm_r50", version="0.x", dataset="kinetics400", data="videos", tests=("1x1",),
+              decoder="rawframes", start_index=1,
               segments=8, average="prob", source=TSM_0X, section="Kinetics-400",
               source_tables=(TSM_0X, TSM_0X_OTHER), paper=TSM_PAPER,
               url_base="https://download.openmmlab.com/mmaction/recognition/tsm/",
@@ -234,22 +268,54 @@ ENTRIES = (
           top={"efficient": (47.77, 76.82), "accurate": (49.03, 77.83)}, segments=16,
           gpu_memory_mb=10390, train=dict(num_clips=16, lr=0.0075, batch_size="8 GPUs x 6 videos"),
           notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(top(47.05, 76.4, protocol="efficient", kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(48.61, 77.96, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(47.62, 76.63, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 100) with other numbers"), top(49.28, 77.82, source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 100) with other numbers"))),
+          more=(ref(47.05, 76.4, "efficient"), ref(48.61, 77.96), h100(47.62, 76.63, "efficient"),
+                h100(49.28, 77.82))),
     entry(name="tsm_r101_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1,
           url="{config}/{config}_20201010-43fedf2e.pth", log="{config}",
           top={"efficient": (46.09, 75.41), "accurate": (48.59, 77.1)}, arch="tsm_r101",
           gpu_memory_mb=9800,
-          more=(top(46.64, 75.4, protocol="efficient", kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(48.13, 77.31, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(45.72, 74.67, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 100) with other numbers"), top(48.43, 76.72, source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 100) with other numbers")),
+          more=(ref(46.64, 75.4, "efficient"), ref(48.13, 77.31), h100(45.72, 74.67, "efficient"),
+                h100(48.43, 76.72)),
           notes=(("The table's backbone column says ResNet50; the config (depth=101, "
                  "torchvision://resnet101) and the name are ResNet-101."),
                 ("At the checkpoint's date the config (0.x commit 0934d5eb, 2020-10) tested "
                  "with one clip x CenterCrop 224 and average_clips=None; the entry follows the "
                  "0.x config of the table's link."),
                 ACCURATE_IS_THE_CONFIG_DEFAULT)),
+    entry(name="tsm_r50_1x1x8_50e_sthv2_rgb", recipe=TSM_0X_STHV2,
+          aliases=("tsm_r50_256h_1x1x8_50e_sthv2_rgb",),
+          url="{config}/tsm_r50_256h_1x1x8_50e_sthv2_rgb_20210816-032aa4da.pth",
+          log="20210816_224310", top={"efficient": (59.11, 85.39), "accurate": (61.82, 86.8)},
+          gpu_memory_mb=7069, notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
+          more=(ref(61.2, None), h240(57.86, 84.67, "efficient"), h240(61.12, 86.26),
+                h240_ref(57.98, 84.57, "efficient"), h240_ref(60.69, 86.28),
+                h256(60.79, 86.6, "efficient"), h256(63.84, 88.3))),
+    entry(name="tsm_r50_1x1x16_50e_sthv2_rgb", recipe=TSM_0X_STHV2, segments=16,
+          train=dict(num_clips=16), top={"efficient": (61.06, 86.66), "accurate": (63.19, 87.93)},
+          url="{config}/tsm_r50_256h_1x1x16_50e_sthv2_rgb_20210331-0a45549c.pth",
+          log="20210331_134458", aliases=("tsm_r50_256h_1x1x16_50e_sthv2_rgb",),
+          gpu_memory_mb=10400,
+          more=(ref(63.1, None), h240(59.93, 86.1, "efficient"), h240(62.04, 87.35),
+                h240_ref(58.9, 85.29, "efficient"), h240_ref(60.98, 86.6)),
+          notes=(("The table's config link for this row points to "
+                 "tsm_r50_1x1x8_50e_sthv2_rgb.py; the row, the checkpoint and the config "
+                 "tsm_r50_1x1x16_50e_sthv2_rgb are the 16-segment model."),
+                ACCURATE_IS_THE_CONFIG_DEFAULT)),
+    entry(name="tsm_r101_1x1x8_50e_sthv2_rgb", recipe=TSM_0X_STHV2, arch="tsm_r101",
+          top={"efficient": (60.88, 86.56), "accurate": (63.84, 88.3)}, gpu_memory_mb=9727,
+          url="{config}/tsm_r101_256h_1x1x8_50e_sthv2_rgb_20210401-df97f3e1.pth",
+          log="20210401_143656", aliases=("tsm_r101_256h_1x1x8_50e_sthv2_rgb",),
+          train=dict(lr=0.01, batch_size="8 GPUs x 8 videos"),
+          notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
+          more=(ref(63.3, None), h240(58.59, 85.07, "efficient"), h240(61.51, 86.9),
+                h240_ref(58.89, 85.14, "efficient"), h240_ref(61.36, 87.0))),
     entry(name="tsm_r50_mixup_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1,
           url="{config}/{config}-9eca48e5.pth", log="{config}", gpu_memory_mb=None,
           train=dict(augment=Augment(crop="multiscale", flip=False, mixup_alpha=0.2)),
-          more=(top(46.35, 75.07, protocol="efficient", section="MixUp & CutMix on Something-Something V1"), top(48.49, 76.88, section="MixUp & CutMix on Something-Something V1"), top(0.77, 0.05, protocol="efficient", section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)), top(0.79, 0.7, section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",))),
+          more=(top(46.35, 75.07, protocol="efficient", section="MixUp & CutMix on Something-Something V1"),
+                top(48.49, 76.88, section="MixUp & CutMix on Something-Something V1"),
+                top(0.77, 0.05, protocol="efficient", section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)),
+                top(0.79, 0.7, section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",))),
           notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,
                 ("The table's accurate top-5 change (+0.70) does not match its own numbers: "
                  "76.88 against the baseline's 76.12 is +0.76."))),
@@ -257,35 +323,16 @@ ENTRIES = (
           url="{config}/{config}-34934615.pth", log="{config}", gpu_memory_mb=None,
           train=dict(augment=Augment(crop="multiscale", flip=False, cutmix_alpha=0.2)),
           notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(top(45.92, 75.23, protocol="efficient", section="MixUp & CutMix on Something-Something V1"), top(47.46, 76.71, section="MixUp & CutMix on Something-Something V1"), top(0.34, 0.21, protocol="efficient", section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)), top(-0.24, 0.59, section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)))),
-    entry(name="tsm_r50_1x1x8_50e_sthv2_rgb", recipe=TSM_0X_STHV2,
-          aliases=("tsm_r50_256h_1x1x8_50e_sthv2_rgb",),
-          url="{config}/tsm_r50_256h_1x1x8_50e_sthv2_rgb_20210816-032aa4da.pth",
-          log="20210816_224310", top={"efficient": (59.11, 85.39), "accurate": (61.82, 86.8)},
-          gpu_memory_mb=7069, notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(top(61.2, None, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(57.86, 84.67, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(61.12, 86.26, source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(57.98, 84.57, protocol="efficient", source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)"), top(60.69, 86.28, source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)"), top(60.79, 86.6, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 256) with other numbers"), top(63.84, 88.3, source=TSM_0X_OTHER, kind=REVISION, note="another revision of the TSM table prints this row (height 256) with other numbers"))),
-    entry(name="tsm_r50_1x1x16_50e_sthv2_rgb", recipe=TSM_0X_STHV2,
-          aliases=("tsm_r50_256h_1x1x16_50e_sthv2_rgb",),
-          url="{config}/tsm_r50_256h_1x1x16_50e_sthv2_rgb_20210331-0a45549c.pth",
-          log="20210331_134458", top={"efficient": (61.06, 86.66), "accurate": (63.19, 87.93)},
-          segments=16, gpu_memory_mb=10400, train=dict(num_clips=16),
-          more=(top(63.1, None, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(59.93, 86.1, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(62.04, 87.35, source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(58.9, 85.29, protocol="efficient", source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)"), top(60.98, 86.6, source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)")),
-          notes=(("The table's config link for this row points to "
-                 "tsm_r50_1x1x8_50e_sthv2_rgb.py; the row, the checkpoint and the config "
-                 "tsm_r50_1x1x16_50e_sthv2_rgb are the 16-segment model."),
-                ACCURATE_IS_THE_CONFIG_DEFAULT)),
-    entry(name="tsm_r101_1x1x8_50e_sthv2_rgb", recipe=TSM_0X_STHV2,
-          aliases=("tsm_r101_256h_1x1x8_50e_sthv2_rgb",),
-          url="{config}/tsm_r101_256h_1x1x8_50e_sthv2_rgb_20210401-df97f3e1.pth",
-          log="20210401_143656", top={"efficient": (60.88, 86.56), "accurate": (63.84, 88.3)},
-          arch="tsm_r101", gpu_memory_mb=9727, train=dict(lr=0.01, batch_size="8 GPUs x 8 videos"),
-          notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(top(63.3, None, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"), top(58.59, 85.07, protocol="efficient", source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(61.51, 86.9, source=TSM_0X_OTHER, kind=REVISION, note="row only in another revision of the TSM table: trained on height 240 frames, checkpoint not linked"), top(58.89, 85.14, protocol="efficient", source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)"), top(61.36, 87.0, source=TSM_0X_OTHER, kind=REFERENCE, note="original TSM code (the height 240 row of another table revision)"))),
+          more=(top(45.92, 75.23, protocol="efficient", section="MixUp & CutMix on Something-Something V1"),
+                top(47.46, 76.71, section="MixUp & CutMix on Something-Something V1"),
+                top(0.34, 0.21, protocol="efficient", section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)),
+                top(-0.24, 0.59, section="MixUp & CutMix on Something-Something V1", kind=DELTA, note="change against tsm_r50_1x1x8_50e_sthv1_rgb", entries=("tsm_r50_1x1x8_50e_sthv1_rgb",)))),
     entry(name="tsm_r50_1x1x8_50e_jester_rgb", recipe=_TSM, url="{config}/{config}-c799267e.pth",
           log="{config}", dataset="jester", data="rawframes, height 100",
           filename_tmpl="{:05}.jpg", tests=("accurate", "efficient"),
           notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(top(96.5, None, protocol="efficient", section="Jester"), top(97.2, None, section="Jester")),
+          more=(top(96.5, None, protocol="efficient", section="Jester"),
+                top(97.2, None, section="Jester")),
           train=dict(weight_decay=0.0005,
                      augment=Augment(crop="random_resized", flip=True, label_swap=True))),
     entry(name="tsm_k400_pretrained_r50_1x1x8_25e_hmdb51_rgb", recipe=TSM_0X_FINETUNE,

@@ -20,6 +20,8 @@ from ._common import (
     top,
 )
 
+TSM_CODE = ("original TSM code: "
+            "https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")
 RESOLUTION_340X256_NOT_320P = ("The table lists resolution 340x256 although the config name "
                                "says 320p.")
 FLOW_INPUT = ("Flow input: 5 consecutive (x, y) flow frames stacked to 10 channels, normalised "
@@ -27,6 +29,7 @@ FLOW_INPUT = ("Flow input: 5 consecutive (x, y) flow frames stacked to 10 channe
 
 
 _TSN = Recipe(arch="tsn_r50", version="0.x", dataset="kinetics400", data="rawframes, 340x256",
+              decoder="rawframes", start_index=1,
               tests=("25x10",), source=TSN_0X, section="Kinetics-400", source_tables=(TSN_0X,),
               paper=TSN_PAPER,
               url_base="https://openmmlab.oss-accelerate.aliyuncs.com/mmaction/recognition/tsn/",
@@ -91,20 +94,22 @@ ENTRIES = (
           aliases=("tsn_r50_1x1x3_100e_kinetics400_rgb", "tsn_r50_multiscalecrop_340x256_1x1x3_100e_kinetics400_rgb"),
           url="{config}/{config}_20200614-e508be42.pth", log="20200614_063526", top=(70.6, 89.26),
           inference_time=4.3, inference_setting="25x10 frames", train=dict(num_clips=3),
-          more=(top(70.6, 89.26, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"), top(70.52, 89.39, protocol="25x3", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"))),
+          more=(top(70.6, 89.26, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),
+                top(70.52, 89.39, protocol="25x3", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),)),
     entry(name="tsn_r50_1x1x3_100e_kinetics400_rgb.256p", recipe=TSN_0X_K400,
           aliases=("tsn_r50_multiscalecrop_256p_1x1x3_100e_kinetics400_rgb", "tsn_r50_256p_1x1x3_100e_kinetics400_rgb"),
           url="tsn_r50_256p_1x1x3_100e_kinetics400_rgb/tsn_r50_256p_1x1x3_100e_kinetics400_rgb_20200725-22592236.pth",
           log="20200725_031325", top=(70.42, 89.03), data="rawframes, short side 256",
           gpu_memory_mb=8343, train=dict(num_clips=3),
-          more=(top(70.42, 89.03, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"), top(70.79, 89.42, protocol="25x3", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"))),
+          more=(top(70.42, 89.03, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),
+                top(70.79, 89.42, protocol="25x3", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),)),
     entry(name="tsn_r50_dense_1x1x5_50e_kinetics400_rgb", recipe=TSN_0X_K400,
           config="tsn_r50_dense_1x1x5_100e_kinetics400_rgb",
           aliases=("tsn_r50_dense_1x1x5_100e_kinetics400_rgb",),
           url="{config}/{config}_20200627-a063165f.pth", log="20200627_105310", top=(70.18, 89.1),
           arch_kwargs=dict(dropout=0.5, init_std=0.001), tests=("dense 80x1",),
           inference_time=12.7, inference_setting="8x10 frames", gpu_memory_mb=7028,
-          more=(top(69.15, 88.56, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"),),
+          more=(top(69.15, 88.56, kind=REFERENCE, note=TSM_CODE),),
           notes=(("The table names the row tsn_r50_dense_1x1x5_50e_kinetics400_rgb but links the "
                  "config tsn_r50_dense_1x1x5_100e_kinetics400_rgb, which the checkpoint name "
                  "matches (100 epochs)."),
@@ -118,9 +123,17 @@ ENTRIES = (
           log="tsn_r50_f3_kinetics400_shortedge_70.9_89.5", top=(70.91, 89.51),
           data="rawframes, short side 320", tests=("25x3", "25x10"), inference_time=10.7,
           inference_setting="25x3 frames",
-          more=(top(70.44, 89.23, protocol="25x10", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"), top(72.76, 90.52, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x3_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x3_110e_kinetics400_flow",)), top(70.91, 89.51, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)")),
+          more=(top(70.44, 89.23, protocol="25x10", section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),
+                top(72.76, 90.52, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x3_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x3_110e_kinetics400_flow",)),
+                top(70.91, 89.51, section="Kinetics-400 Data Benchmark (8-gpus, ResNet50, ImageNet pretrain; 3 segments)"),),
           train=dict(num_clips=3, batch_size="16 GPUs x 32 videos",
                      augment=Augment(crop="random_resized", flip=True))),
+    entry(name="tsn_r50_320p_1x1x3_110e_kinetics400_flow", recipe=TSN_0X_FLOW,
+          url="{config}/{config}_20200705-3036bab6.pth",
+          log="tsn_r50_f3_kinetics400_flow_shortedge_55.7_79.9", top=(55.7, 79.85),
+          gpu_memory_mb=8471, train=dict(num_clips=3, lr=0.005, batch_size="16 GPUs x 32 videos"),
+          notes=(FLOW_INPUT,),
+          more=(top(72.76, 90.52, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x3_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x3_100e_kinetics400_rgb",)),)),
     entry(name="tsn_r50_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           config="tsn_r50_320p_1x1x8_100e_kinetics400_rgb",
           aliases=("tsn_r50_256p_1x1x8_100e_kinetics400_rgb",),
@@ -142,11 +155,17 @@ ENTRIES = (
           more=(top(74.64, 91.77, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x8_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x8_110e_kinetics400_flow",)),),
           train=dict(lr=0.00375, batch_size="24 GPUs x 12 videos",
                      augment=Augment(crop="random_resized", flip=True))),
+    entry(name="tsn_r50_320p_1x1x8_110e_kinetics400_flow", recipe=TSN_0X_FLOW,
+          url="{config}/{config}_20200705-1f39486b.pth",
+          log="tsn_r50_f8_kinetics400_flow_shortedge_57.8_81.0", top=(57.76, 80.99),
+          gpu_memory_mb=8473, train=dict(lr=0.001875, batch_size="32 GPUs x 12 videos"),
+          notes=(FLOW_INPUT,),
+          more=(top(74.64, 91.77, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x8_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x8_100e_kinetics400_rgb",)),)),
     entry(name="tsn_r50_dense_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           url="{config}/{config}_20200606-e925e6e3.pth", log="20200606_003901", top=(70.77, 89.3),
           tests=("dense 80x1",), inference_time=12.2, inference_setting="8x10 frames",
           train=dict(lr=0.005, batch_size="8 GPUs x 12 videos", dense=True),
-          more=(top(68.75, 88.42, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"),)),
+          more=(top(68.75, 88.42, kind=REFERENCE, note=TSM_CODE),)),
     entry(name="tsn_r50_video_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           url="{config}/{config}_20200702-568cde33.pth",
           log="tsn_r50_video_2d_1x1x8_100e_kinetics400_rgb", top=(71.79, 90.25),
@@ -160,26 +179,6 @@ ENTRIES = (
           notes=(("At the checkpoint's date the config (0.x commit 25644163) tested 25 dense "
                  "clips with CenterCrop 224; the 0.x config now tests 8 dense clips with "
                  "TenCrop 224."),)),
-    entry(name="tsn_r50_320p_1x1x3_110e_kinetics400_flow", recipe=TSN_0X_FLOW,
-          url="{config}/{config}_20200705-3036bab6.pth",
-          log="tsn_r50_f3_kinetics400_flow_shortedge_55.7_79.9", top=(55.7, 79.85),
-          gpu_memory_mb=8471, train=dict(num_clips=3, lr=0.005, batch_size="16 GPUs x 32 videos"),
-          notes=(FLOW_INPUT,),
-          more=(top(72.76, 90.52, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x3_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x3_100e_kinetics400_rgb",)),)),
-    entry(name="tsn_r50_320p_1x1x8_110e_kinetics400_flow", recipe=TSN_0X_FLOW,
-          url="{config}/{config}_20200705-1f39486b.pth",
-          log="tsn_r50_f8_kinetics400_flow_shortedge_57.8_81.0", top=(57.76, 80.99),
-          gpu_memory_mb=8473, train=dict(lr=0.001875, batch_size="32 GPUs x 12 videos"),
-          notes=(FLOW_INPUT,),
-          more=(top(74.64, 91.77, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x8_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x8_100e_kinetics400_rgb",)),)),
-    entry(name="tsn_r50_320p_1x1x8_150e_activitynet_video_flow", recipe=TSN_0X_ANET_FLOW,
-          url="{config}/{config}_20200804-13313f52.pth", log="{config}_20200804",
-          top=(58.7, 84.72), notes=("Trained on whole videos; the config tests on clips with "
-                                    "offsets (anet_val_clip, 'flow_{}_{:05d}.jpg', 0-based).",)),
-    entry(name="tsn_r50_320p_1x1x8_150e_activitynet_clip_flow", recipe=TSN_0X_ANET_FLOW,
-          url="{config}/{config}_20200804-8622cf38.pth", log="{config}_20200804",
-          top=(59.51, 82.69), notes=("Frames are read with per-clip offsets (with_offset=True) "
-                                     "from 'flow_{}_{:05d}.jpg', 0-based.",)),
     entry(name="tsn_r50_randomresizedcrop_340x256_1x1x3_100e_kinetics400_rgb",
           recipe=TSN_0X_K400_BENCH, url="data_benchmark/{config}/{config}_20200725-88cb325a.pth",
           log="{config}_20200725", top={"25x10": (70.11, 89.01), "25x3": (69.95, 89.02)}),
@@ -198,17 +197,18 @@ ENTRIES = (
     entry(name="tsn_r50_1x1x8_50e_sthv1_rgb", recipe=TSN_0X_STH,
           url="{config}/{config}_20200618-061b9195.pth", log="tsn_sthv1", top=(18.55, 44.8),
           tests=("8x10",), train=dict(batch_size="8 GPUs x 16 videos"),
-          more=(top(17.53, 44.29, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"),)),
+          more=(top(17.53, 44.29, kind=REFERENCE, note=TSM_CODE),)),
     entry(name="tsn_r50_1x1x16_50e_sthv1_rgb", recipe=TSN_0X_STH,
           url="{config}/{config}_20200614-7e2fe4f1.pth", log="20200614_211932", top=(15.77, 39.85),
           arch_kwargs=dict(dropout=0.5, init_std=0.001), tests=("8x1",), gpu_memory_mb=5691,
-          more=(top(13.33, 35.58, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training"),),
+          more=(top(13.33, 35.58, kind=REFERENCE, note=TSM_CODE),),
           notes=("The config trains on 16 segments but tests on 8 frames x CenterCrop 224.",),
           train=dict(num_clips=16, lr=0.01, augment=Augment(crop="multiscale", flip=True))),
     entry(name="tsn_r50_1x1x8_50e_sthv2_rgb", recipe=TSN_0X_STH,
           url="{config}/{config}_20200618-096db436.pth", log="tsn_sthv2", dataset="sthv2",
           data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg", tests=("8x3",),
-          more=(top(32.41, 64.05, section="Something-Something V2"), top(30.32, 58.38, section="Something-Something V2", kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")),
+          more=(top(32.41, 64.05, section="Something-Something V2"),
+                top(30.32, 58.38, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
           notes=(("The config at the checkpoint's date (commit 44a97ed8) set num_classes=339 (a "
                  "copy of the Moments in Time value) and tested with TenCrop 224; the "
                  "checkpoint's classifier may therefore have 339 outputs, of which the first "
@@ -221,7 +221,8 @@ ENTRIES = (
           data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg",
           arch_kwargs=dict(dropout=0.5, init_std=0.001), tests=("16x3",), gpu_memory_mb=5698,
           train=dict(num_clips=16, lr=0.005, note=""),
-          more=(top(22.48, 49.08, section="Something-Something V2"), top(22.5, 47.29, section="Something-Something V2", kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")),
+          more=(top(22.48, 49.08, section="Something-Something V2"),
+                top(22.5, 47.29, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
           notes=(("The config at the checkpoint's date (commit 1a69a193) set num_classes=339 and "
                  "tested with TenCrop 224; the checkpoint's classifier may have 339 outputs "
                  "(UNCONFIRMED). The 0.x config now has 174 classes and ThreeCrop 256."),)),
@@ -260,4 +261,12 @@ ENTRIES = (
           top=(76.07, 94.1), filename_tmpl="image_{:05d}.jpg", start_index=0,
           notes=(("Frames are read with per-clip offsets (with_offset=True) from "
                  "'image_{:05d}.jpg', 0-based."),)),
+    entry(name="tsn_r50_320p_1x1x8_150e_activitynet_video_flow", recipe=TSN_0X_ANET_FLOW,
+          url="{config}/{config}_20200804-13313f52.pth", log="{config}_20200804",
+          top=(58.7, 84.72), notes=("Trained on whole videos; the config tests on clips with "
+                                    "offsets (anet_val_clip, 'flow_{}_{:05d}.jpg', 0-based).",)),
+    entry(name="tsn_r50_320p_1x1x8_150e_activitynet_clip_flow", recipe=TSN_0X_ANET_FLOW,
+          url="{config}/{config}_20200804-8622cf38.pth", log="{config}_20200804",
+          top=(59.51, 82.69), notes=("Frames are read with per-clip offsets (with_offset=True) "
+                                     "from 'flow_{}_{:05d}.jpg', 0-based.",)),
 )
