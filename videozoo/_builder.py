@@ -14,30 +14,56 @@ from ._checkpoint import (
     read_checkpoint,
     to_model_state_dict,
 )
-from ._pretrained import ZooEntry
+from ._families import arch_facts
+from ._pretrained import TrainProtocol, ZooEntry
 from ._registry import hf_hub_id, model_entrypoint
 
 
+def _label_names(dataset: Optional[str]) -> Optional[tuple[str, ...]]:
+    try:
+        from .data.labels import builtin_label_names
+    except ImportError:  # the packaged label lists are not there yet
+        return None
+    names = builtin_label_names(dataset) if dataset else None
+    return tuple(names) if names is not None else None
+
+
+def make_pretrained_cfg(arch: str, entry: Optional[ZooEntry] = None,
+                        num_classes: Optional[int] = None) -> dict[str, Any]:
+    """What a model carries as ``model.pretrained_cfg``: its data config (the fields of
+    :class:`~videozoo.data.DataConfig`, built once by :func:`videozoo.data.data_config`) plus
+    where it comes from. ``resolve_data_config(model)`` reads only this.
+
+    With ``num_classes`` other than the entry's (a reset head) the config keeps the entry's
+    data protocol and training recipe but no longer claims its dataset, label names or numbers.
+    """
+    from .data.pipeline import data_config
+
+    facts = arch_facts(arch)
+    cfg = data_config(arch, entry).to_dict()
+    cfg.update(architecture=arch, family=facts.family)
+    if entry is None:
+        cfg.update(name=arch, num_classes=num_classes, dataset=None, label_names=None,
+                   metrics={}, test_protocols={},
+                   train_protocol=dataclasses.asdict(TrainProtocol(**facts.train_protocol)))
+        return cfg
+    cfg.update(
+        config=entry.config, dataset=entry.dataset, num_classes=entry.num_classes,
+        in_chans=entry.in_chans, hf_hub_id=hf_hub_id(entry), url=entry.url,
+        label_map=entry.label_map, label_names=_label_names(entry.dataset),
+        metrics=dict(entry.metrics),
+        test_protocol=dataclasses.asdict(entry.protocol()),
+        test_protocols={p.name: dataclasses.asdict(p) for p in entry.test_protocols},
+        train_protocol=dataclasses.asdict(entry.train), license=entry.license)
+    if num_classes is not None and num_classes != entry.num_classes:
+        cfg.update(name=arch, pretrained_from=entry.name, dataset=None, num_classes=num_classes,
+                   label_map=None, label_names=None, metrics={}, hf_hub_id=None)
+    return cfg
+
+
 def data_config_from_entry(entry: ZooEntry) -> dict[str, Any]:
-    """The flat data/pretrained config a model carries as ``model.pretrained_cfg``."""
-    proto = entry.protocol()
-    return {
-        "name": entry.name,
-        "architecture": entry.arch,
-        "config": entry.config,
-        "dataset": entry.dataset,
-        "num_classes": entry.num_classes,
-        "modality": entry.modality,
-        "in_chans": entry.in_chans,
-        "mean": tuple(entry.mean),
-        "std": tuple(entry.std),
-        "hf_hub_id": hf_hub_id(entry),
-        "url": entry.url,
-        "label_map": entry.label_map,
-        "test_protocol": dataclasses.asdict(proto),
-        "train_protocol": dataclasses.asdict(entry.train),
-        "license": entry.license,
-    }
+    """The ``pretrained_cfg`` of a model built from ``entry`` (what a published file carries)."""
+    return make_pretrained_cfg(entry.arch, entry)
 
 
 def build_model(
@@ -94,11 +120,7 @@ def build_model(
             )
         model.reset_classifier(requested)
 
-    if entry is not None:
-        model.pretrained_cfg = data_config_from_entry(entry)
-        model.pretrained_cfg["num_classes"] = model.num_classes
-    else:
-        model.pretrained_cfg = {**getattr(model, "pretrained_cfg", {}), "architecture": arch}
+    model.pretrained_cfg = make_pretrained_cfg(arch, entry, model.num_classes)
     if source:
         model.pretrained_cfg["weights"] = source
     return model

@@ -13,25 +13,11 @@ from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Optional
 
+from ._families import arch_facts
 from ._pretrained import ReportedResult, TestProtocol, ZooEntry
 
 FIGURE_PATH = "docs/k400_accuracy_vs_flops.svg"  # relative to MODEL_CARDS.md
 
-ARCH_TITLES = {
-    "tsn_r50": "TSN, ResNet-50",
-    "tsn_r101": "TSN, ResNet-101",
-    "tsn_r50_flow": "TSN, ResNet-50, optical flow",
-    "tsm_r50": "TSM, ResNet-50",
-    "tsm_r101": "TSM, ResNet-101",
-    "tsm_r50_nl_embedded_gaussian": "TSM, ResNet-50 + non-local (embedded Gaussian)",
-    "tsm_r50_nl_gaussian": "TSM, ResNet-50 + non-local (Gaussian)",
-    "tsm_r50_nl_dot_product": "TSM, ResNet-50 + non-local (dot product)",
-    "tsm_mobilenetv2": "TSM, MobileNetV2",
-    "tsm_mobileone_s4": "TSM, MobileOne-S4",
-    "tpn_slowonly_r50": "TPN, SlowOnly ResNet-50",
-    "tpn_tsm_r50": "TPN, TSM ResNet-50",
-}
-FAMILIES = OrderedDict(tsn="TSN", tsm="TSM", tpn="TPN")
 KIND_TITLES = {
     "reference": "original authors' code",
     "fusion": "two-stream fusion",
@@ -44,7 +30,33 @@ _CROPS = {"center": 1, "three": 3, "ten": 10}
 
 # -- small pieces ---------------------------------------------------------------------------------
 def family(entry: ZooEntry) -> str:
-    return entry.arch.split("_", 1)[0]
+    """The family its architecture registered (``videozoo._families``)."""
+    return arch_facts(entry.arch).family
+
+
+def arch_title(arch: str) -> str:
+    return arch_facts(arch).title
+
+
+def _families(entries: Sequence[ZooEntry]) -> OrderedDict:
+    """family name -> title, in the order the entries first show them."""
+    out: OrderedDict = OrderedDict()
+    for e in entries:
+        facts = arch_facts(e.arch)
+        out.setdefault(facts.family, facts.family_title)
+    return out
+
+
+def computed_size(entry: ZooEntry) -> Optional[tuple[str, str, tuple[int, ...]]]:
+    """(FLOPs, params, view shape) videozoo computed for a row whose table reports none."""
+    from ._computed_flops import COMPUTED
+
+    return None if entry.flops else COMPUTED.get(entry.name)
+
+
+def _shown_flops(entry: ZooEntry) -> str:
+    computed = computed_size(entry)
+    return entry.flops or (f"{computed[0]}*" if computed else "–")
 
 
 def _dataset_title(dataset: str) -> str:
@@ -111,7 +123,8 @@ def _metric_names(entries: Iterable[ZooEntry]) -> list[str]:
 
 def _shown_params(entry: ZooEntry) -> str:
     if entry.params is None:
-        return "–"
+        computed = computed_size(entry)
+        return f"{computed[1]}*" if computed else "–"
     corrected = any("23.87M" in n for n in entry.notes)
     return f"{entry.params}†" if corrected else entry.params
 
@@ -198,7 +211,7 @@ def hub_model_card(entry: ZooEntry) -> str:
         "datasets": [entry.dataset],
         "model-index": _model_index(entry),
     }
-    title = ARCH_TITLES.get(entry.arch, entry.arch)
+    title = arch_title(entry.arch)
     out = ["---", *_yaml(front), "---", "", f"# {entry.name}", ""]
     out += [f"{title}, trained on {_dataset_title(entry.dataset)} "
             f"({entry.data or entry.decoder}) with MMAction2 {entry.mmaction_version}: config "
@@ -240,12 +253,18 @@ def hub_model_card(entry: ZooEntry) -> str:
         facts.append(f"training GPU memory {entry.gpu_memory_mb} MB")
     if facts:
         out += ["", "As reported: " + "; ".join(facts) + "."]
+    computed = computed_size(entry)
+    if computed:
+        from ._computed_flops import CONVENTION
+
+        out += ["", f"Computed by videozoo, not reported by the table: FLOPs {computed[0]}, "
+                f"params {computed[1]} ({CONVENTION} {computed[2]})."]
     t = entry.train
     out += ["", "## Training", "",
             f"{t.num_clips} x {t.clip_len} frame(s) (interval {t.frame_interval})"
             + (", dense sampling" if t.dense else "") + f"; {t.epochs} epochs, {t.optimizer} "
             f"lr {t.lr}, momentum {t.momentum}, weight decay {t.weight_decay}; {t.lr_schedule}; "
-            f"{t.batch_size}; augmentation: {t.augment or 'none'}; pretrained: {t.pretrain}"
+            f"{t.batch_size}; augmentation: {t.augment.describe() or 'none'}; pretrained: {t.pretrain}"
             + ("; 5x learning rate on the classifier" if t.fc_lr5 else "")
             + (f"; gradient clipping {t.clip_grad}" if t.clip_grad else "")
             + (f"; {t.note}" if t.note else "") + "."]
@@ -266,7 +285,7 @@ def _groups(entries: Sequence[ZooEntry]) -> OrderedDict:
 
     order = list(DATASETS)
     groups: OrderedDict = OrderedDict()
-    for fam in FAMILIES:
+    for fam in _families(entries):
         members = [e for e in entries if family(e) == fam]
         keys = sorted({(e.dataset, e.mmaction_version) for e in members},
                       key=lambda k: (order.index(k[0]) if k[0] in order else 99, k[1]))
@@ -285,7 +304,7 @@ def _table(entries: Sequence[ZooEntry]) -> list[str]:
         own = _own(e)
         cells = [f"`{e.name}`", e.data or e.decoder, " / ".join(r.protocol for r in own)]
         cells += [_cell(own, k) for k in keys]
-        cells += [e.flops or "–", _shown_params(e),
+        cells += [_shown_flops(e), _shown_params(e),
                   f"[ckpt]({e.url}) `{e.sha256_prefix}`" if e.url else "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -315,9 +334,10 @@ def render_model_cards(entries: Optional[Sequence[ZooEntry]] = None) -> str:
            "the numbers of the protocols in the protocol column, default first.", "",
            "Sources: " + "; ".join(f"`{k}` — {v}" for k, v in TABLES.items()) + ".", ""]
     current = None
+    titles = _families(entries)
     for (fam, dataset, version), members in _groups(entries).items():
         if fam != current:
-            out += [f"## {FAMILIES[fam]}", ""]
+            out += [f"## {titles[fam]}", ""]
             current = fam
         out += [f"### {_dataset_title(dataset)} — MMAction2 {version}", ""]
         if dataset == "kinetics400" and any(e.flops for e in members):
@@ -326,6 +346,11 @@ def render_model_cards(entries: Optional[Sequence[ZooEntry]] = None) -> str:
                     "8 or 16 frames at 224x224; MobileNetV2 at 256x256); the number of test views "
                     "differs between rows (protocol column).", ""]
         out += _table(members)
+        if any(computed_size(e) for e in members):
+            from ._computed_flops import CONVENTION
+
+            out += ["", f"\\* Computed by videozoo, not reported by the table ({CONVENTION}, as "
+                        "MMAction2 0.x's get_flops counts: see `videozoo info NAME`)."]
         if any(e.params and "23.87M" in " ".join(e.notes) for e in members):
             out += ["", "† The table prints 23.87M, the 174-class (Something-Something) count; "
                         "with 400 classes TSM-R50 has 24,327,632 parameters (24.33M)."]

@@ -10,10 +10,15 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+# The one definition of each normalisation, per channel of a decoded frame (0..255 values): RGB
+# frames have 3 channels, optical-flow frames 2 (x, y); a flow stack of 5 frames repeats the pair.
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 FLOW_MEAN = (128.0, 128.0)
 FLOW_STD = (128.0, 128.0)
+
+_CROP_TITLES = {"multiscale": "MultiScaleCrop", "random_resized": "RandomResizedCrop"}
+_POLICY_TITLES = {"imgaug": "imgaug default policy", "pytorchvideo": "pytorchvideo"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,77 @@ class TestProtocol:
 
 
 @dataclass(frozen=True)
+class Augment:
+    """Training augmentation as data (MMAction2's train_pipeline); None = the architecture's
+    default (see ``videozoo._families``). The prose the cards print comes from :meth:`describe`."""
+
+    crop: Optional[str] = None  # 'multiscale' (MultiScaleCrop) | 'random_resized'
+    flip: Optional[bool] = None  # horizontal flip with probability 0.5
+    label_swap: bool = False  # the flip swaps left/right classes (flip_label_map)
+    color_jitter: Optional[bool] = None
+    rand_augment: Optional[str] = None  # RandAugment policy: 'imgaug' | 'pytorchvideo'
+    augmix: Optional[str] = None  # AugMix implementation: 'pytorchvideo'
+    mixup_alpha: Optional[float] = None  # batch-level MixUp, Beta(alpha, alpha)
+    cutmix_alpha: Optional[float] = None
+
+    def describe(self) -> str:
+        """'MultiScaleCrop + Flip (left/right label swap) + RandAugment (imgaug default policy)'."""
+        parts = [_CROP_TITLES[self.crop]] if self.crop else []
+        if self.flip:
+            parts.append("Flip" + (" (left/right label swap)" if self.label_swap else ""))
+        if self.color_jitter:
+            parts.append("ColorJitter")
+        if self.rand_augment:
+            parts.append(f"RandAugment ({_POLICY_TITLES[self.rand_augment]})")
+        if self.augmix:
+            parts.append(f"AugMix ({_POLICY_TITLES[self.augmix]})")
+        if self.mixup_alpha is not None:
+            parts.append(f"MixUp alpha {self.mixup_alpha:g}")
+        if self.cutmix_alpha is not None:
+            parts.append(f"CutMix alpha {self.cutmix_alpha:g}")
+        return " + ".join(parts)
+
+    @classmethod
+    def from_text(cls, text: str) -> Augment:
+        """Read back what :meth:`describe` writes (for recipes written as prose by hand)."""
+        d: dict[str, Any] = {}
+        for part in (p.strip() for p in text.split("+") if p.strip()):
+            word, _, rest = part.partition(" ")
+            rest = rest.strip("() ")
+            crop = {v: k for k, v in _CROP_TITLES.items()}.get(word)
+            policy = {v: k for k, v in _POLICY_TITLES.items()}.get(rest, "imgaug")
+            if crop:
+                d["crop"] = crop
+            elif word == "Flip":
+                d.update(flip=True, label_swap="label swap" in rest)
+            elif word == "ColorJitter":
+                d["color_jitter"] = True
+            elif word == "RandAugment":
+                d["rand_augment"] = policy
+            elif word == "AugMix":
+                d["augmix"] = "pytorchvideo"
+            elif word in ("MixUp", "CutMix"):
+                alpha = rest.split()[-1] if rest.startswith("alpha") else "0.2"
+                d[f"{word.lower()}_alpha"] = float(alpha)
+            else:
+                raise ValueError(f"unknown augmentation {part!r} in {text!r}")
+        if d and "flip" not in d:
+            d["flip"] = False
+        return cls(**d)
+
+    @classmethod
+    def coerce(cls, value: Any) -> Augment:
+        """An Augment from an Augment, its ``asdict`` form, or its prose."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls(**value)
+        if isinstance(value, str):
+            return cls.from_text(value)
+        raise TypeError(f"augment must be an Augment, a dict or a string, got {type(value)}")
+
+
+@dataclass(frozen=True)
 class TrainProtocol:
     """The recipe that produced the checkpoint, as a user fine-tuning from it needs to know it."""
 
@@ -63,10 +139,28 @@ class TrainProtocol:
     warmup_ratio: float = 0.1
     fc_lr5: bool = False  # TSM: 5x learning rate on the final layer
     dense: bool = False  # DenseSampleFrames (clips from a 64-frame window) instead of segments
-    augment: str = ""  # e.g. 'MultiScaleCrop + Flip', 'RandAugment', 'MixUp alpha 0.2'
+    augment: Augment = field(default_factory=Augment)  # an Augment (a dict or prose is read)
     pretrain: str = "ImageNet"
     clip_grad: Optional[float] = None
     note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "augment", Augment.coerce(self.augment))
+        if isinstance(self.lr_milestones, list):
+            object.__setattr__(self, "lr_milestones", tuple(self.lr_milestones))
+
+    @classmethod
+    def from_dict(cls, d: Any) -> TrainProtocol:
+        """A TrainProtocol from itself or its ``asdict`` form (``model.pretrained_cfg
+        ['train_protocol']``); unknown keys raise."""
+        if isinstance(d, cls):
+            return d
+        if not isinstance(d, dict):
+            raise TypeError(f"a train protocol is a TrainProtocol or a dict, got {type(d)}")
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown train protocol keys: {sorted(unknown)}")
+        return cls(**d)
 
 
 @dataclass(frozen=True)
@@ -101,9 +195,9 @@ class ZooEntry:
     std: tuple[float, ...] = IMAGENET_STD
     label_map: Optional[str] = None  # URL of the dataset's label map file
     data: str = ""  # source data as the table says: 'rawframes 340x256', 'videos short side 320'
-    decoder: str = "rawframes"  # 'rawframes' | 'decord'
-    filename_tmpl: str = "img_{:05d}.jpg"
-    start_index: int = 1
+    decoder: str = "decord"  # 'rawframes' | 'decord' (the same default as DataConfig)
+    filename_tmpl: str = "img_{:05d}.jpg"  # rawframes only
+    start_index: int = 0  # number of the first frame file (rawframes; MMAction2's are 1)
     train: TrainProtocol = field(default_factory=TrainProtocol)
     test_protocols: tuple[TestProtocol, ...] = (TestProtocol(),)
     reported: tuple[ReportedResult, ...] = ()

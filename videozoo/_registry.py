@@ -5,29 +5,37 @@ the MMAction2 tables) are registered as data by ``videozoo.zoo``.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import os
+from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
 
+from . import _families
 from ._pretrained import ZooEntry
 
 DEFAULT_HUB_ORG = "videozoo"
 
 _model_entrypoints: dict[str, Callable[..., Any]] = {}
-_model_family: dict[str, str] = {}
 _zoo_entries: dict[str, ZooEntry] = {}
 _aliases: dict[str, str] = {}  # alias (e.g. checkpoint file stem, bare config name) -> entry name
 
 
-def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for architecture entrypoints: ``fn(**kwargs) -> nn.Module``."""
-    name = fn.__name__
-    if name in _model_entrypoints:
-        raise ValueError(f"architecture {name!r} registered twice")
-    _model_entrypoints[name] = fn
-    _model_family[name] = fn.__module__.rsplit(".", 1)[-1]
-    return fn
+def register_model(fn: Optional[Callable[..., Any]] = None, **facts: Any) -> Any:
+    """Decorator for architecture entrypoints ``fn(**kwargs) -> nn.Module``: bare
+    (``@register_model``: the family is the one its module registered, see
+    :mod:`videozoo._families`) or with facts (``@register_model(family="tsn", title="TSN,
+    ConvNeXt-T")``; any field of :class:`~videozoo._families.Family`)."""
+    def add(f: Callable[..., Any]) -> Callable[..., Any]:
+        name = f.__name__
+        if name in _model_entrypoints:
+            raise ValueError(f"architecture {name!r} registered twice")
+        _families.record_architecture(name, f.__module__, facts)
+        _model_entrypoints[name] = f
+        return f
+
+    return add(fn) if fn is not None else add
 
 
 def register_pretrained(entry: ZooEntry) -> ZooEntry:
@@ -101,14 +109,37 @@ def list_architectures(pattern: Union[str, list[str], None] = None) -> list[str]
     return _filter(list(_model_entrypoints), pattern)
 
 
-def list_pretrained(pattern: Union[str, list[str], None] = None) -> list[str]:
-    """Zoo entries that have a checkpoint."""
-    return _filter([n for n, e in _zoo_entries.items() if e.has_weights], pattern)
+def list_pretrained(pattern: Union[str, list[str], None] = None,
+                    arch: Union[str, list[str], None] = None) -> list[str]:
+    """Zoo entries that have a checkpoint; ``arch`` (names or wildcards) keeps the entries of
+    those architectures, whatever naming scheme (0.x or 1.x config names) they use:
+    ``list_pretrained(arch="tsm_r50")``."""
+    names = [n for n, e in _zoo_entries.items() if e.has_weights
+             and (arch is None or _filter([e.arch], arch))]
+    return _filter(names, pattern)
 
 
-def list_entries(pattern: Union[str, list[str], None] = None) -> list[ZooEntry]:
-    """Every zoo entry, with or without weights, in name order."""
-    return [_zoo_entries[n] for n in _filter(list(_zoo_entries), pattern)]
+def list_entries(pattern: Union[str, list[str], None] = None,
+                 arch: Union[str, list[str], None] = None) -> list[ZooEntry]:
+    """Every zoo entry, with or without weights, in name order (``arch`` as in
+    :func:`list_pretrained`)."""
+    return [_zoo_entries[n] for n in _filter(list(_zoo_entries), pattern)
+            if arch is None or _filter([_zoo_entries[n].arch], arch)]
+
+
+@contextlib.contextmanager
+def temporary_registry() -> Iterator[None]:
+    """Everything registered inside the block (architectures, families, entries) is forgotten
+    after it: for tests that register toy families."""
+    saved = [dict(d) for d in (_model_entrypoints, _zoo_entries, _aliases, _families._families,
+                               _families._arch_facts, _families._arch_module)]
+    try:
+        yield
+    finally:
+        for d, old in zip((_model_entrypoints, _zoo_entries, _aliases, _families._families,
+                           _families._arch_facts, _families._arch_module), saved):
+            d.clear()
+            d.update(old)
 
 
 def pretrained_info(name: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ COMMANDS = (
     "publish",
     "cards",
     "list",
+    "info",
 )
 
 

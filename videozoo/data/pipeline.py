@@ -1,7 +1,8 @@
 """Data configs and whole pipelines: from a zoo name to the tensors its numbers were measured on.
 
-``resolve_data_config(name_or_model, protocol)`` reads a zoo entry (or an architecture's usual
-protocol) into a :class:`DataConfig`; ``create_transform(cfg, is_training)`` turns it into a
+``data_config(arch, entry, protocol)`` builds a :class:`DataConfig` in one place, from the
+architecture's registered facts (``videozoo._families``), the zoo entry and a test protocol;
+models carry it as ``model.pretrained_cfg`` and ``resolve_data_config(model)`` reads it back; ``create_transform(cfg, is_training)`` turns it into a
 callable that takes a video (path, decoder or decoded frames) and returns model input.
 
 The view rule (what one tensor of the test output holds), as MMAction2 computes scores:
@@ -27,6 +28,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
+from .._pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .decoders import VideoDecoder, decoder_kwargs, open_video
 from .geometry import multi_scale_crop_box, random_resized_crop_box, resize_shape
 from .sampling import sample_frame_indices
@@ -43,10 +45,6 @@ from .transforms import (
     resize_frames,
 )
 
-IMAGENET_MEAN = (123.675, 116.28, 103.53)
-IMAGENET_STD = (58.395, 57.12, 57.375)
-FLOW_MEAN = (128.0, 128.0)
-FLOW_STD = (128.0, 128.0)
 FLOW_FILENAME_TMPL = "{}_{:05d}.jpg"
 
 # Left/right class pairs that swap under a horizontal flip (MMAction2 configs' flip_label_map).
@@ -63,7 +61,9 @@ __all__ = [
     "TestTransform",
     "TrainConfig",
     "TrainTransform",
+    "apply_protocol",
     "create_transform",
+    "data_config",
     "resolve_data_config",
 ]
 
@@ -145,7 +145,11 @@ class DataConfig:
         for k in ("mean", "std", "resize"):
             if isinstance(d.get(k), list):
                 d[k] = tuple(d[k])
-        if isinstance(train, dict):
+        if isinstance(train, dict):  # JSON turns tuples into lists and int keys into strings
+            train = {k: tuple(v) if isinstance(v, list) else v for k, v in train.items()}
+            if train.get("flip_label_map"):
+                train["flip_label_map"] = {int(a): int(b) for a, b in
+                                           train["flip_label_map"].items()}
             train = TrainConfig(**train)
         return cls(**d, **({"train": train} if train is not None else {}))
 
@@ -154,125 +158,94 @@ class DataConfig:
 
 
 # --------------------------------------------------------------------------------------------
-# architecture defaults: the protocol of each architecture's main zoo rows
+# the one place a data config is built: architecture facts, then the entry, then a test protocol
 # --------------------------------------------------------------------------------------------
-def _arch_defaults(arch: str) -> dict[str, Any]:
-    if arch.startswith("tsn") and arch.endswith("_flow"):
-        return dict(modality="flow", clip_len=5, num_clips=25, crop="ten", crop_size=224,
-                    decoder="rawframes", filename_tmpl=FLOW_FILENAME_TMPL, start_index=1,
-                    mean=FLOW_MEAN, std=FLOW_STD, legacy_sampling=True, average=None)
-    if arch.startswith("tsn"):
-        return dict(num_clips=25, crop="ten", crop_size=224)
-    if arch == "tsm_mobilenetv2":
-        return dict(num_clips=8, crop="three", crop_size=256, num_segments=8)
-    if arch.startswith("tsm_mobileone"):
-        return dict(num_clips=16, crop="three", crop_size=256, num_segments=16)
-    if arch.startswith("tsm"):
-        return dict(num_clips=8, crop="ten", crop_size=224, num_segments=8)
-    if arch.startswith("tpn_slowonly"):
-        return dict(clip_len=8, frame_interval=8, num_clips=10, crop="three", crop_size=256)
-    if arch.startswith("tpn_tsm"):
-        return dict(num_clips=8, twice_sample=True, crop="three", crop_size=256, num_segments=8,
-                    decoder="rawframes", filename_tmpl="{:05d}.jpg", start_index=1)
-    raise ValueError(f"no data defaults for architecture {arch!r}")
+_PROTOCOL_FIELDS = ("clip_len", "frame_interval", "num_clips", "twice_sample", "dense",
+                    "legacy_sampling", "resize", "crop", "crop_size", "num_segments", "average")
 
 
-def _is_3d(arch: str) -> bool:
-    return arch.startswith("tpn_slowonly")
-
-
-def _input_format(arch: str, modality: str, clip_len: int) -> str:
+def _input_format(base: str, modality: str, clip_len: int) -> str:
     if modality == "flow":
         return "NCHW_Flow"
-    return "NCTHW" if _is_3d(arch) or clip_len > 1 else "NCHW"
+    return "NCTHW" if base == "NCTHW" or clip_len > 1 else "NCHW"
 
 
-def _train_defaults(arch: str, dataset: str = "") -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    if arch.startswith("tpn"):  # RandomResizedCrop straight on the decoded frames
-        d.update(crop="random_resized", color_jitter=True, resize=None)
-    elif arch.endswith("_flow"):
-        d.update(crop="random_resized")
-    if arch.startswith("tsm"):
-        d.update(num_fixed_crops=13)
-    if dataset in DIRECTIONAL_DATASETS:
-        d.update(flip_label_map=FLIP_LABEL_MAPS[dataset])
-    return d
+def apply_protocol(cfg: DataConfig, protocol: Any) -> DataConfig:
+    """``cfg`` measured with ``protocol`` (a ``TestProtocol`` or its ``asdict`` form)."""
+    p = protocol if isinstance(protocol, dict) else dataclasses.asdict(protocol)
+    changes = {k: p[k] for k in _PROTOCOL_FIELDS if k in p}
+    if changes.get("resize") is not None:
+        changes["resize"] = tuple(changes["resize"])
+    cfg = cfg.replace(protocol=p.get("name", cfg.protocol), **changes)
+    return cfg.replace(input_format=_input_format(cfg.input_format, cfg.modality, cfg.clip_len))
 
 
-def _parse_augment(text: str, dataset: str) -> dict[str, Any]:
-    """TrainProtocol.augment ('MultiScaleCrop + Flip', 'RandAugment', 'MixUp alpha 0.2'...)."""
-    import re
+def _arch_config(arch: str) -> DataConfig:
+    from .._families import arch_facts
 
-    t = text.lower().replace("-", "").replace("_", "").replace(" ", "")
-    d: dict[str, Any] = {}
-    if "randomresized" in t:
-        d["crop"] = "random_resized"
-    elif "multiscale" in t:
-        d["crop"] = "multiscale"
-    d["flip_ratio"] = 0.5 if "flip" in t else 0.0
-    if "flip" in t and dataset in FLIP_LABEL_MAPS:
-        d["flip_label_map"] = FLIP_LABEL_MAPS[dataset]
-    d["color_jitter"] = "colorjitter" in t
-    d["rand_augment"] = "randaug" in t
-    d["augmix"] = "augmix" in t
-    alpha = re.search(r"alpha\s*=?\s*([0-9.]+)", text.lower())
-    a = float(alpha.group(1)) if alpha else 0.2
-    if "mixup" in t:
-        d["mixup_alpha"] = a
-    if "cutmix" in t:
-        d["cutmix_alpha"] = a
-    return d
+    facts = arch_facts(arch)
+    cfg = DataConfig(name=arch, arch=arch, modality=facts.modality,
+                     input_format=facts.input_format, train=TrainConfig(**facts.train),
+                     **facts.test)
+    return cfg.replace(input_format=_input_format(cfg.input_format, cfg.modality, cfg.clip_len))
 
 
-def _from_entry(entry: Any, protocol: Any) -> DataConfig:
+def _entry_train(base: TrainConfig, entry: Any) -> TrainConfig:
+    """The architecture's training config with what the entry's recipe states."""
+    t, aug, ds = entry.train, entry.train.augment, entry.dataset
+    train = base.replace(clip_len=t.clip_len, frame_interval=t.frame_interval,
+                         num_clips=t.num_clips, dense=t.dense)
+    directional = ds in DIRECTIONAL_DATASETS
+    if directional:
+        train = train.replace(flip_label_map=FLIP_LABEL_MAPS[ds])
+    if aug.crop is not None:
+        train = train.replace(crop=aug.crop)
+    if aug.flip is not None or directional:  # no documented flip: keep direction-dependent labels
+        train = train.replace(flip_ratio=0.5 if aug.flip else 0.0)
+    if aug != type(aug)():  # a stated recipe lists every augmentation it uses
+        train = train.replace(color_jitter=bool(aug.color_jitter),
+                              rand_augment=bool(aug.rand_augment), augmix=bool(aug.augmix),
+                              mixup_alpha=aug.mixup_alpha, cutmix_alpha=aug.cutmix_alpha)
+    return train
+
+
+def data_config(arch: str, entry: Any = None, protocol: Any = None) -> DataConfig:
+    """The data config of ``arch`` (its registered facts), of one of its zoo entries, measured
+    with ``protocol`` (a name of the entry's, a ``TestProtocol``, or None for the first)."""
+    cfg = _arch_config(arch)
+    if entry is None:
+        if isinstance(protocol, str):
+            raise ValueError(f"{arch!r} is an architecture, it has no named protocols; pass a "
+                             "zoo entry name or a TestProtocol")
+        return cfg if protocol is None else apply_protocol(cfg, protocol)
     proto = protocol if protocol is not None and not isinstance(protocol, str) \
         else entry.protocol(protocol)
     modality = entry.modality.lower()
     tmpl = entry.filename_tmpl
     if modality == "flow" and tmpl and tmpl.count("{") < 2:
         tmpl = FLOW_FILENAME_TMPL
-    decoder = entry.decoder
-    defaults = _train_defaults(entry.arch, entry.dataset)
-    if entry.dataset in DIRECTIONAL_DATASETS and not entry.train.augment:
-        defaults["flip_ratio"] = 0.0  # no documented flip: don't flip direction-dependent labels
-    aug = _parse_augment(entry.train.augment, entry.dataset) if entry.train.augment else {}
-    train = TrainConfig(clip_len=entry.train.clip_len, frame_interval=entry.train.frame_interval,
-                        num_clips=entry.train.num_clips,
-                        dense=bool(getattr(entry.train, "dense", False)), **{**defaults, **aug})
-    return DataConfig(
-        name=entry.name, arch=entry.arch, protocol=proto.name, modality=modality,
-        input_format=_input_format(entry.arch, modality, proto.clip_len),
-        mean=tuple(entry.mean), std=tuple(entry.std), decoder=decoder,
-        filename_tmpl=tmpl if decoder == "rawframes" else None,
-        start_index=entry.start_index if decoder == "rawframes" else 0,
-        clip_len=proto.clip_len, frame_interval=proto.frame_interval, num_clips=proto.num_clips,
-        twice_sample=proto.twice_sample, dense=proto.dense,
-        legacy_sampling=proto.legacy_sampling, resize=tuple(proto.resize), crop=proto.crop,
-        crop_size=proto.crop_size, num_segments=proto.num_segments, average=proto.average,
-        train=train)
+    raw = entry.decoder == "rawframes"
+    cfg = cfg.replace(name=entry.name, modality=modality, mean=tuple(entry.mean),
+                      std=tuple(entry.std), decoder=entry.decoder,
+                      filename_tmpl=tmpl if raw else None,
+                      start_index=entry.start_index if raw else 0,
+                      train=_entry_train(cfg.train, entry))
+    return apply_protocol(cfg, proto)
 
 
-def _from_arch(arch: str, protocol: Any) -> DataConfig:
-    d = _arch_defaults(arch)
-    if protocol is not None and not isinstance(protocol, str):  # a TestProtocol
-        for k in ("clip_len", "frame_interval", "num_clips", "twice_sample", "dense", "crop",
-                  "crop_size", "num_segments", "average"):
-            d[k] = getattr(protocol, k)
-        d["legacy_sampling"] = protocol.legacy_sampling
-        d["resize"] = tuple(protocol.resize)
-        d["protocol"] = protocol.name
-    elif protocol is not None:
-        raise ValueError(f"{arch!r} is an architecture, it has no named protocols; pass a zoo "
-                         "entry name or a TestProtocol")
-    modality = d.get("modality", "rgb")
-    tr = _train_defaults(arch)
-    train = TrainConfig(clip_len=d.get("clip_len", 1), frame_interval=d.get("frame_interval", 1),
-                        num_clips=3 if arch.startswith("tsn") else
-                        (1 if _is_3d(arch) else d.get("num_clips", 8)), **tr)
-    return DataConfig(name=arch, arch=arch,
-                      input_format=_input_format(arch, modality, d.get("clip_len", 1)),
-                      train=train, **d)
+def _from_pretrained_cfg(cfg: dict[str, Any], protocol: Any) -> DataConfig:
+    """A model's own data config (``model.pretrained_cfg``), no lookup by name."""
+    known = {f.name for f in dataclasses.fields(DataConfig)}
+    base = DataConfig.from_dict({k: v for k, v in cfg.items() if k in known})
+    if protocol is None:
+        return base
+    if isinstance(protocol, str):
+        protocols = cfg.get("test_protocols") or {}
+        if protocol not in protocols:
+            raise KeyError(f"{cfg.get('name')} has no test protocol {protocol!r}; it has: "
+                           f"{', '.join(protocols) or 'none (an architecture)'}")
+        protocol = protocols[protocol]
+    return apply_protocol(base, protocol)
 
 
 def resolve_data_config(model_or_name: Union[str, torch.nn.Module, dict],
@@ -280,34 +253,35 @@ def resolve_data_config(model_or_name: Union[str, torch.nn.Module, dict],
     """The data config of a zoo entry name, an architecture name or a model.
 
     Args:
-        model_or_name: a zoo entry (or alias), an architecture (its main zoo protocol), a model
-            made by ``create_model`` (its ``pretrained_cfg`` names the entry or architecture), or
-            a dict of :class:`DataConfig` fields.
+        model_or_name: a zoo entry (or alias), an architecture (its registered usual protocol),
+            a model made by ``create_model`` (read from its ``pretrained_cfg`` alone), such a
+            ``pretrained_cfg`` dict, or a dict of :class:`DataConfig` fields.
         protocol: a test protocol name of the entry (e.g. ``'efficient'``), a ``TestProtocol``,
             or None for the entry's first (the one its headline number used).
     """
     from .. import _registry
 
     if isinstance(model_or_name, DataConfig):
-        return model_or_name
-    if isinstance(model_or_name, dict) and "pretrained_cfg" not in model_or_name:
-        return DataConfig.from_dict(model_or_name)
+        return model_or_name if protocol is None else apply_protocol(model_or_name, protocol)
     if isinstance(model_or_name, torch.nn.Module):
-        cfg = getattr(model_or_name, "pretrained_cfg", None) or {}
-        name = cfg.get("name") or cfg.get("architecture")
-        if not name:
+        model_or_name = getattr(model_or_name, "pretrained_cfg", None) or {}
+        if not (model_or_name.get("name") or model_or_name.get("architecture")):
             raise ValueError("the model has no pretrained_cfg naming a zoo entry or architecture;"
                              " pass the name to resolve_data_config")
+    if isinstance(model_or_name, dict):
+        cfg = model_or_name
+        if "architecture" not in cfg:
+            return DataConfig.from_dict(cfg)
+        if "input_format" in cfg:  # a full pretrained_cfg: everything is in it
+            return _from_pretrained_cfg(cfg, protocol)
+        name = cfg.get("name") or cfg["architecture"]  # a hand-made one: look the name up
     elif isinstance(model_or_name, str):
         name = model_or_name
     else:
         raise TypeError("resolve_data_config takes a zoo name, an architecture name, a model or a "
                         f"dict, got {type(model_or_name)}")
-    entry = _registry.get_entry(name)
-    if entry is not None:
-        return _from_entry(entry, protocol)
-    _registry.resolve(name)  # unknown names raise with suggestions
-    return _from_arch(name, protocol)
+    arch, entry = _registry.resolve(name)  # unknown names raise with suggestions
+    return data_config(arch, entry, protocol)
 
 
 # --------------------------------------------------------------------------------------------

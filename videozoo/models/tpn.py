@@ -437,3 +437,24 @@ def tpn_slowonly_r50(num_classes: int = 400, **kwargs: Any) -> TPNSlowOnly:
 def tpn_tsm_r50(num_classes: int = 174, **kwargs: Any) -> TPNTSM:
     """TPN, ResNet-50 TSM backbone (shift_div 8, blockres; MMAction2 ``tpn_tsm_r50``, 1x1x8)."""
     return TPNTSM(num_classes=num_classes, **kwargs)
+
+
+# -- family facts (read by the data pipeline, param_groups, the cards; see videozoo._families) --
+from .._families import describe_architecture, register_family  # noqa: E402
+
+register_family("tpn", title="TPN", optimizer="default",
+                train=dict(crop="random_resized", color_jitter=True, resize=None),
+                train_protocol=dict(epochs=150, lr=0.01, lr_milestones=(75, 125), clip_grad=40.0,
+                                    note="Nesterov momentum",
+                                    augment=dict(crop="random_resized", flip=True,
+                                                 color_jitter=True)))
+describe_architecture("tpn_slowonly_r50", title="TPN, SlowOnly ResNet-50", is_3d=True,
+                      test=dict(clip_len=8, frame_interval=8, num_clips=10, crop="three",
+                                crop_size=256),
+                      train=dict(clip_len=8, frame_interval=8, num_clips=1),
+                      train_protocol=dict(clip_len=8, frame_interval=8, num_clips=1))
+describe_architecture("tpn_tsm_r50", title="TPN, TSM ResNet-50",
+                      test=dict(num_clips=8, twice_sample=True, crop="three", crop_size=256,
+                                num_segments=8, decoder="rawframes", filename_tmpl="{:05d}.jpg",
+                                start_index=1),
+                      train=dict(num_clips=8))

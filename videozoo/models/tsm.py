@@ -82,3 +82,19 @@ def tsm_r50_nl_dot_product(num_classes: int = 400, **kwargs: Any) -> TSMResNet:
     """TSM ResNet-50 with dot-product non-local blocks."""
     return _create_tsm("tsm_r50_nl_dot_product", 50, num_classes=num_classes,
                        non_local="dot_product", **kwargs)
+
+
+# -- family facts (read by the data pipeline, param_groups, the cards; see videozoo._families) --
+from .._families import describe_architecture, register_family  # noqa: E402
+
+register_family("tsm", title="TSM", optimizer="tsm",
+                test=dict(num_clips=8, crop="ten", crop_size=224, num_segments=8),
+                train=dict(num_clips=8, num_fixed_crops=13),
+                train_protocol=dict(epochs=50, lr=0.01, lr_milestones=(20, 40), fc_lr5=True,
+                                    clip_grad=20.0, augment=dict(crop="multiscale", flip=True)))
+describe_architecture("tsm_r50", title="TSM, ResNet-50")
+describe_architecture("tsm_r101", title="TSM, ResNet-101")
+describe_architecture("tsm_r50_nl_embedded_gaussian",
+                      title="TSM, ResNet-50 + non-local (embedded Gaussian)")
+describe_architecture("tsm_r50_nl_gaussian", title="TSM, ResNet-50 + non-local (Gaussian)")
+describe_architecture("tsm_r50_nl_dot_product", title="TSM, ResNet-50 + non-local (dot product)")

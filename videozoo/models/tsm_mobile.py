@@ -371,3 +371,14 @@ def tsm_mobileone_s4(num_classes: int = 400, **kwargs: Any) -> TSMMobileOne:
     ``deploy=True`` builds the fused form; ``shift_segments`` (default 8) is the shift group.
     """
     return TSMMobileOne(num_classes=num_classes, **kwargs)
+
+
+# -- family facts (read by the data pipeline, param_groups, the cards; see videozoo._families) --
+from .._families import describe_architecture  # noqa: E402
+
+describe_architecture("tsm_mobilenetv2", family="tsm", title="TSM, MobileNetV2",
+                      test=dict(crop="three", crop_size=256),
+                      train_protocol=dict(epochs=100, lr_milestones=(40, 80), weight_decay=2e-5))
+describe_architecture("tsm_mobileone_s4", family="tsm", title="TSM, MobileOne-S4",
+                      test=dict(num_clips=16, crop="three", crop_size=256, num_segments=16),
+                      train=dict(num_clips=16), train_protocol=dict(num_clips=16, weight_decay=2e-5))

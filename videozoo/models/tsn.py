@@ -50,8 +50,8 @@ def _cfg(arch: str, in_chans: int = 3) -> dict[str, Any]:
         "architecture": arch,
         "in_chans": in_chans,
         "modality": "flow" if flow else "rgb",
-        "mean": FLOW_MEAN * (in_chans // 2) if flow else IMAGENET_MEAN,
-        "std": FLOW_STD * (in_chans // 2) if flow else IMAGENET_STD,
+        "mean": FLOW_MEAN if flow else IMAGENET_MEAN,  # per decoded frame channel
+        "std": FLOW_STD if flow else IMAGENET_STD,
     }
 
 
@@ -78,3 +78,21 @@ def tsn_r50_flow(num_classes: int = 400, **kwargs: Any) -> TSNResNet:
     """TSN ResNet-50 on optical flow: 10 input channels (x, y of 5 consecutive flow frames)."""
     kwargs.setdefault("in_chans", 10)
     return _create_tsn("tsn_r50_flow", 50, num_classes=num_classes, **kwargs)
+
+
+# -- family facts (read by the data pipeline, param_groups, the cards; see videozoo._families) --
+from .._families import describe_architecture, register_family  # noqa: E402
+
+register_family("tsn", title="TSN", optimizer="default",
+                test=dict(num_clips=25, crop="ten", crop_size=224), train=dict(num_clips=3),
+                train_protocol=dict(epochs=100, lr=0.01, lr_milestones=(40, 80), clip_grad=40.0,
+                                    augment=dict(crop="multiscale", flip=True)))
+describe_architecture("tsn_r50", title="TSN, ResNet-50")
+describe_architecture("tsn_r101", title="TSN, ResNet-101")
+describe_architecture(
+    "tsn_r50_flow", title="TSN, ResNet-50, optical flow", modality="flow",
+    test=dict(clip_len=5, decoder="rawframes", filename_tmpl="{}_{:05d}.jpg", start_index=1,
+              mean=FLOW_MEAN, std=FLOW_STD, legacy_sampling=True, average=None),
+    train=dict(clip_len=5, crop="random_resized"),
+    train_protocol=dict(clip_len=5, epochs=110, lr_milestones=(70, 100),
+                        augment=dict(crop="random_resized", flip=True)))

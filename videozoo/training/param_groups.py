@@ -12,31 +12,49 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
+from .schedules import as_train_protocol
+
 _NORM_TYPES = (nn.modules.batchnorm._BatchNorm, nn.GroupNorm, nn.LayerNorm,
                nn.modules.instancenorm._InstanceNorm)
 _CONV_TYPES = (nn.modules.conv._ConvNd,)
 
 
 def _recipe_for(model: nn.Module) -> str:
-    arch = getattr(model, "pretrained_cfg", {}).get("architecture", "")
-    return "tsm" if arch.startswith("tsm_") else "default"
+    """The optimiser recipe its architecture registered (``videozoo._families``)."""
+    from .. import _registry
+    from .._families import arch_facts
+
+    arch = (getattr(model, "pretrained_cfg", None) or {}).get("architecture", "")
+    return arch_facts(arch).optimizer if _registry.is_model(arch) else "default"
 
 
 def param_groups(
     model: nn.Module,
     lr: float,
-    weight_decay: float = 1e-4,
+    weight_decay: Optional[float] = None,
     recipe: Optional[str] = None,
-    fc_lr5: bool = True,
+    fc_lr5: Optional[bool] = None,
+    train: Any = None,
 ) -> list[dict[str, Any]]:
     """Parameter groups following the zoo recipe of ``model``; every trainable parameter appears
     in exactly one group; frozen ones (``requires_grad=False``) in none.
 
     Args:
-        recipe: ``'tsm'`` (MMAction2's TSM constructor), ``'default'`` (one group), or None to
-            pick from the model's architecture.
-        fc_lr5: TSM only: 5x/10x learning rate for the classifier's weight/bias.
+        weight_decay: None: the training recipe's (MobileNetV2's 2e-5, ...), else 1e-4.
+        recipe: ``'tsm'`` (MMAction2's TSM constructor), ``'default'`` (one group), or None for
+            the one the model's architecture registered.
+        fc_lr5: TSM only: 5x/10x learning rate for the classifier's weight/bias; None: the
+            training recipe's (True without one).
+        train: the training recipe (a TrainProtocol, its dict or a ``pretrained_cfg``); None:
+            ``model.pretrained_cfg['train_protocol']`` when there is one.
     """
+    if train is None:
+        train = (getattr(model, "pretrained_cfg", None) or {}).get("train_protocol")
+    protocol = as_train_protocol(train) if train is not None else None
+    if weight_decay is None:
+        weight_decay = protocol.weight_decay if protocol is not None else 1e-4
+    if fc_lr5 is None:
+        fc_lr5 = protocol.fc_lr5 if protocol is not None else True
     recipe = recipe or _recipe_for(model)
     trainable = [p for p in model.parameters() if p.requires_grad]
     if recipe == "default":

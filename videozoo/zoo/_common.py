@@ -1,12 +1,16 @@
-"""The vocabulary the zoo files share: source tables, datasets, test protocols, reported numbers.
+"""The vocabulary the zoo files share: source tables, datasets, recipes, test protocols, numbers.
 
-Everything here is plain data about MMAction2's published checkpoints. The family files
-(``tsn.py``, ``tsm.py``, ``tpn.py``) describe one table row per :func:`entry` call with it.
+Everything here is plain data about MMAction2's published checkpoints. A :class:`Recipe` holds what
+a group of table rows shares (timm's ``_cfg()``, torchvision's ``_COMMON_META``); the family files
+(``tsn.py``, ``tsm.py``, ``tpn.py``) describe one row per :func:`entry` call, stating only its name,
+checkpoint, numbers and what differs from its recipe.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any, NamedTuple, Optional
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Optional, Union
 
 from .._pretrained import (
     FLOW_MEAN,
@@ -121,6 +125,7 @@ def checkpoint_stem(url: str) -> str:
 
 # -- test protocols -------------------------------------------------------------------------------
 _CROP_COUNT = {"center": 1, "three": 3, "ten": 10}
+_CROP_OF_COUNT = {v: k for k, v in _CROP_COUNT.items()}
 
 
 def view_name(num_clips: int, crop: str, *, segments: Optional[int] = None, twice: bool = False,
@@ -162,22 +167,67 @@ def accurate(segments: int, *, version: str, note: str = "") -> TestProtocol:
                 twice=True, name="accurate", note=note)
 
 
+def views(spec: str, *, version: str, average: Optional[str], segments: Optional[int] = None,
+          clip_len: int = 1, frame_interval: int = 1) -> TestProtocol:
+    """A protocol from its table name: ``'efficient'``, ``'accurate'``, ``'<clips>x<crops>'``
+    (CenterCrop and TenCrop at 224, ThreeCrop at 256), ``'dense <clips>x<crops>'``
+    (DenseSampleFrames: ten times the sampled clips) and ``'...@<size>'`` for another crop size."""
+    if spec in ("efficient", "accurate"):
+        return (efficient if spec == "efficient" else accurate)(segments, version=version)
+    dense = spec.startswith("dense ")
+    shape, _, size = spec.removeprefix("dense ").partition("@")
+    clips, crops = (int(v) for v in shape.split("x"))
+    crop = _CROP_OF_COUNT[crops]
+    num_clips = (clips // 10 if dense else clips) * (segments or 1)
+    return test(num_clips, crop, int(size) if size else (256 if crop == "three" else 224),
+                version=version, average=average, segments=segments, clip_len=clip_len,
+                frame_interval=frame_interval, dense=dense)
+
+
 # -- reported numbers -----------------------------------------------------------------------------
-def top(top1: float, top5: Optional[float], protocol: str, source: str, section: str, *,
-        kind: str = WEIGHTS, note: str = "", entries: tuple[str, ...] = ()) -> ReportedResult:
-    """Top-1 / top-5 accuracy (%) of one table cell."""
+def top(top1: float, top5: Optional[float], protocol: str = "", source: str = "",
+        section: str = "", *, kind: str = WEIGHTS, note: str = "",
+        entries: tuple[str, ...] = ()) -> ReportedResult:
+    """Top-1 / top-5 accuracy (%) of one table cell. An empty protocol, source or section is
+    the entry's: its first protocol, its recipe's table and section."""
     metrics = {"top1": top1} if top5 is None else {"top1": top1, "top5": top5}
     return ReportedResult(metrics=metrics, protocol=protocol, source=source, note=note,
                           kind=kind, section=section, entries=entries)
 
 
-def mean_ap(value: float, protocol: str, source: str, section: str) -> ReportedResult:
+def mean_ap(value: float, protocol: str = "", source: str = "",
+            section: str = "") -> ReportedResult:
     """Mean average precision (%), for the multi-label Multi-Moments in Time row."""
     return ReportedResult(metrics={"mAP": value}, protocol=protocol, source=source,
                           kind=WEIGHTS, section=section)
 
 
-# -- entries --------------------------------------------------------------------------------------
+# -- recipes and entries --------------------------------------------------------------------------
+class Recipe(Mapping):
+    """What a group of table rows shares: any :func:`entry` keyword. ``train`` is a dict of
+    :class:`TrainProtocol` fields (an entry's ``train=`` dict updates it) and ``tests`` a tuple of
+    :func:`views` names built with the recipe's ``segments``, ``average``, ``clip_len`` and
+    ``frame_interval``; ``section`` / ``source`` fill the entry's reported numbers."""
+
+    def __init__(self, **fields: Any) -> None:
+        self._fields = fields
+
+    def but(self, **changes: Any) -> Recipe:
+        """This recipe with some fields changed (``train`` dicts are merged)."""
+        if isinstance(changes.get("train"), dict):
+            changes["train"] = {**self._fields.get("train", {}), **changes["train"]}
+        return Recipe(**{**self._fields, **changes})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fields[key]
+
+    def __iter__(self):
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+
 def config_url(config: str, version: str, commit: Optional[str] = None) -> str:
     """GitHub URL of an MMAction2 recognition config at the revision it was read from."""
     rev = commit or (MMACTION2_1X if version == "1.x" else MMACTION2_0X)
@@ -187,32 +237,104 @@ def config_url(config: str, version: str, commit: Optional[str] = None) -> str:
     return f"{MMACTION2_REPO}/blob/{rev}/configs/recognition/{folder}/{config}.py"
 
 
-def entry(*, name: str, arch: str, config: str, version: str, dataset: str, url: str,
-          aliases: tuple[str, ...] = (), modality: str = "rgb", config_commit: Optional[str] = None,
-          **fields: Any) -> ZooEntry:
-    """One checkpoint: fills in what follows from its dataset, modality, config and checkpoint
-    URL (class count, label map, config link, SHA-256 prefix, flow normalisation) and adds the
-    checkpoint file stem to the aliases. ``config_commit`` names the MMAction2 revision when the
-    config that produced the checkpoint is no longer on its branch."""
-    ds = DATASETS[dataset]
-    if modality == "flow":
-        fields.setdefault("in_chans", 10)  # 5 consecutive (x, y) flow frames
-        fields.setdefault("mean", FLOW_MEAN)
-        fields.setdefault("std", FLOW_STD)
-    stem = checkpoint_stem(url)
-    all_aliases = tuple(dict.fromkeys(a for a in (*aliases, stem) if a != name))
-    return ZooEntry(
-        name=name, arch=arch, config=config, mmaction_version=version, dataset=dataset,
-        num_classes=fields.pop("num_classes", ds.num_classes), modality=modality,
-        label_map=label_map_url(dataset), url=url, sha256_prefix=sha256_prefix_of(url),
-        config_url=config_url(config, version, config_commit), aliases=all_aliases, **fields)
+def _schedule_text(t: Mapping[str, Any]) -> str:
+    steps = ", ".join(str(m) for m in t["lr_milestones"])
+    warm = t.get("warmup_epochs", 0)
+    return (f"step x{t.get('lr_gamma', 0.1)} at epochs {steps}"
+            + (f", linear warm-up {warm:g} epochs" if warm else ""))
 
 
 def train(**fields: Any) -> TrainProtocol:
     """TrainProtocol with the step schedule's human-readable summary filled in."""
     if "lr_schedule" not in fields and fields.get("lr_milestones"):
-        steps = ", ".join(str(m) for m in fields["lr_milestones"])
-        warm = fields.get("warmup_epochs", 0)
-        fields["lr_schedule"] = (f"step x{fields.get('lr_gamma', 0.1)} at epochs {steps}"
-                                 + (f", linear warm-up {warm:g} epochs" if warm else ""))
+        fields["lr_schedule"] = _schedule_text(fields)
     return TrainProtocol(**fields)
+
+
+_TEST_KEYS = ("tests", "segments", "average", "clip_len", "frame_interval")
+_RESULT_KEYS = ("section", "source")
+
+
+def _results(top_: Any, more: tuple, default: str) -> tuple[ReportedResult, ...]:
+    if top_ is None:
+        return tuple(more)
+    cells = top_.items() if isinstance(top_, dict) else ((default, top_),)
+    return tuple(top(*nums, protocol) for protocol, nums in cells) + tuple(more)
+
+
+def entry(*, name: str, url: str, recipe: Optional[Mapping[str, Any]] = None,
+          arch: Optional[str] = None, config: Optional[str] = None,
+          version: Optional[str] = None, dataset: Optional[str] = None,
+          aliases: tuple[str, ...] = (), modality: Optional[str] = None,
+          config_commit: Optional[str] = None, log: Optional[str] = None,
+          top: Union[tuple, dict, None] = None, more: tuple = (),
+          **fields: Any) -> ZooEntry:
+    """One checkpoint: its recipe's fields, then the keywords given here. Fills in what follows
+    from its dataset, modality, config and checkpoint URL (class count, label map, config link,
+    SHA-256 prefix, flow normalisation) and adds the checkpoint file stem to the aliases.
+
+    ``config`` defaults to the name without its ``.tag``; ``url`` may be relative to the
+    recipe's ``url_base`` and, like ``log``, say ``{config}`` for the config name; ``log`` is a log file name (no
+    ``.log``) in the checkpoint's folder; ``top`` the (top-1, top-5) of the first test protocol
+    or a ``{protocol: (top-1, top-5)}`` dict, followed by the results in ``more``;
+    ``augment`` is short for ``train=dict(augment=...)``; a recipe's ``more`` stands in when
+    the entry gives none; ``config_commit`` names the MMAction2 revision when the config that produced the checkpoint
+    is no longer on its branch. Every keyword of the explicit form (``train=TrainProtocol``,
+    ``test_protocols=``, ``reported=``) is still accepted."""
+    given = {k: v for k, v in dict(arch=arch, config=config, version=version, dataset=dataset,
+                                    modality=modality, config_commit=config_commit).items()
+             if v is not None}
+    base = dict(recipe or {})
+    url_base = base.pop("url_base", "")
+    cfg = config or fields.pop("config", None) or name.split(".")[0]
+    url, log = url.replace("{config}", cfg), log and log.replace("{config}", cfg)
+    if not url.startswith("https://"):  # relative to the recipe's download folder
+        url = url_base + url
+    more = more or base.pop("more", ())  # the recipe's results stand in when none are given
+    base.pop("more", None)
+    notes = tuple(base.pop("notes", ())) + tuple(fields.pop("notes", ()))
+    train_fields = fields.pop("train", None)
+    if "augment" in fields:  # shorthand for train=dict(augment=...)
+        train_fields = {**(train_fields or {}), "augment": fields.pop("augment")}
+    if isinstance(train_fields, (dict, type(None))):
+        merged = {**base.pop("train", {}), **(train_fields or {})}
+        if "lr_milestones" in merged and "lr_schedule" not in (train_fields or {}) \
+                and "lr_schedule" not in base.get("train", {}):
+            merged["lr_schedule"] = _schedule_text(merged)
+        train_fields = TrainProtocol(**merged)
+    else:
+        base.pop("train", None)
+    spec = {k: fields.pop(k, base.pop(k, None)) for k in _TEST_KEYS}
+    res = {k: fields.pop(k, base.pop(k, "")) for k in _RESULT_KEYS}
+    f = {**base, **given, **fields}
+    name_version = f.pop("version")
+    if "test_protocols" not in f and spec["tests"]:
+        f["test_protocols"] = tuple(
+            views(s, version=name_version, average=spec["average"], segments=spec["segments"],
+                  clip_len=spec["clip_len"] or 1, frame_interval=spec["frame_interval"] or 1)
+            for s in spec["tests"])
+    protocols = f.get("test_protocols", (TestProtocol(),))
+    if "reported" not in f:
+        f["reported"] = _results(top, more, protocols[0].name)
+    f["reported"] = tuple(
+        dataclasses.replace(r, protocol=r.protocol or protocols[0].name,
+                            source=r.source or res["source"], section=r.section or res["section"])
+        for r in f["reported"])
+    if log is not None:
+        f["log_url"] = f"{url.rsplit('/', 1)[0]}/{log}.log"
+    ds = DATASETS[f["dataset"]]
+    mod = f.pop("modality", "rgb")
+    if mod == "flow":
+        f.setdefault("in_chans", 10)  # 5 consecutive (x, y) flow frames
+        f.setdefault("mean", FLOW_MEAN)
+        f.setdefault("std", FLOW_STD)
+    f.pop("config", None)
+    commit = f.pop("config_commit", None)
+    stem = checkpoint_stem(url)
+    all_aliases = tuple(dict.fromkeys(a for a in (*aliases, stem) if a != name))
+    return ZooEntry(
+        name=name, config=cfg, mmaction_version=name_version,
+        num_classes=f.pop("num_classes", ds.num_classes), modality=mod,
+        label_map=label_map_url(f["dataset"]), url=url, sha256_prefix=sha256_prefix_of(url),
+        config_url=config_url(cfg, name_version, commit), aliases=all_aliases,
+        train=train_fields, notes=notes, **f)
