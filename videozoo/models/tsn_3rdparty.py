@@ -35,7 +35,6 @@ import torch
 import torchvision
 from torch import nn
 
-from .. import _registry
 from .._checkpoint import CheckpointError
 from .._pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .._registry import register_model
@@ -50,9 +49,7 @@ TSN_FAMILY = "tsn"
 
 def register_tsn_model(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``register_model`` with the family recorded as TSN (the file name is not the family)."""
-    register_model(fn)
-    _registry._model_family[fn.__name__] = TSN_FAMILY
-    return fn
+    return register_model(family=TSN_FAMILY)(fn)
 
 
 def _same_key(key: str) -> str:
