@@ -261,9 +261,10 @@ class _PyAVStream:
     def __init__(self, path: str, num_threads: int = 1) -> None:
         import av
 
-        from .frame_index import probe_stream
+        from .frame_index import RGBConverter, probe_stream
 
         self.path = path
+        self.to_rgb = RGBConverter()
         try:
             self.index = probe_stream(path)
             self.container = av.open(path)
@@ -294,7 +295,8 @@ class _PyAVStream:
 
         if self.index is not None:
             try:
-                return np.stack(decode_frames(self.container, self.index, indices))
+                return np.stack(decode_frames(self.container, self.index, indices,
+                                              to_rgb=self.to_rgb))
             except LookupError as e:
                 raise VideoDecodeError(self.path, str(e)) from None
         self.container.seek(0)  # no usable timestamps: count from the start
@@ -302,7 +304,7 @@ class _PyAVStream:
         target, out, i = next(wanted), [], -1
         for i, frame in enumerate(self.container.decode(video=0)):
             if i == target:
-                out.append(frame.to_ndarray(format="rgb24"))
+                out.append(self.to_rgb(frame))
                 target = next(wanted, None)
                 if target is None:
                     break

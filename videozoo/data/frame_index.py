@@ -113,12 +113,22 @@ def probe_stream(path: str) -> Optional[StreamIndex]:
     return _probe_cached(_stat_key(path))
 
 
-def _to_rgb(frame: Any) -> np.ndarray:
-    return frame.to_ndarray(format="rgb24")
+class RGBConverter:
+    """``frame -> (H, W, 3) uint8`` through one reused swscale context (PyAV's
+    ``to_ndarray(format='rgb24')`` sets a new one up per frame: 40% slower, same pixels)."""
+
+    def __init__(self) -> None:
+        from av.video.reformatter import VideoReformatter
+
+        self._reformatter = VideoReformatter()
+
+    def __call__(self, frame: Any) -> np.ndarray:
+        return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
 def _decode_from(container: Any, stream: Any, index: StreamIndex, start: int,
-                 wanted: list[int], out: dict[int, np.ndarray], skip_unwanted: bool) -> None:
+                 wanted: list[int], out: dict[int, np.ndarray], skip_unwanted: bool,
+                 to_rgb: RGBConverter) -> None:
     """Seek to keyframe ``start`` and decode forward until every wanted frame is in ``out``
     or the next wanted frame is better reached by seeking again."""
     cc = stream.codec_context
@@ -129,34 +139,46 @@ def _decode_from(container: Any, stream: Any, index: StreamIndex, start: int,
     container.seek(int(index.pts[start]), stream=stream, backward=True, any_frame=False)
     last_wanted = max(pts_to_index[p] for p in wanted_pts)
     shown = -1  # highest display index decoded since the seek
+    reseek_at = _reseek_point(index, pts_to_index, wanted_pts, start)
     try:
         for packet in container.demux(stream):
             if skip_unwanted:
-                cc.skip_frame = "DEFAULT" if packet.pts is None or int(packet.pts) in wanted_pts \
+                cc.skip_frame = "DEFAULT" if packet.pts is None or packet.pts in wanted_pts \
                     else "NONREF"
+            got = False
             for frame in cc.decode(packet):
                 i = pts_to_index.get(frame.pts) if frame.pts is not None else None
                 if i is None:
                     continue
                 shown = max(shown, i)
                 if frame.pts in wanted_pts and i not in out:
-                    out[i] = _to_rgb(frame)
+                    out[i] = to_rgb(frame)
                     wanted_pts.discard(frame.pts)
+                    got = True
             if not wanted_pts or shown >= last_wanted:  # output comes in display order
                 return
-            nxt = min(pts_to_index[p] for p in wanted_pts)
-            k = index.seek_start(nxt)
-            if k > shown + 1 and k > start:
+            if got:
+                reseek_at = _reseek_point(index, pts_to_index, wanted_pts, start)
+            if reseek_at > shown + 1:
                 return  # the next wanted frame is a seek away: the caller seeks there
     finally:
         cc.skip_frame = "DEFAULT"
 
 
+def _reseek_point(index: StreamIndex, pts_to_index: dict[int, int], wanted_pts: set[int],
+                  start: int) -> int:
+    """The keyframe to seek to for the next wanted frame, or -1 if that is where we are."""
+    k = index.seek_start(min(pts_to_index[p] for p in wanted_pts)) if wanted_pts else -1
+    return k if k > start else -1
+
+
 def decode_frames(container: Any, index: StreamIndex, indices: np.ndarray,
-                  skip_unwanted: bool = True) -> list[np.ndarray]:
+                  skip_unwanted: bool = True,
+                  to_rgb: Optional[RGBConverter] = None) -> list[np.ndarray]:
     """RGB uint8 frames for sorted, unique, in-range display ``indices`` of the container's
     first video stream; raises LookupError naming a frame that cannot be decoded."""
     stream = container.streams.video[0]
+    to_rgb = to_rgb or RGBConverter()
     out: dict[int, np.ndarray] = {}
     wanted = [int(i) for i in indices.tolist()]
     attempts = 0
@@ -164,14 +186,14 @@ def decode_frames(container: Any, index: StreamIndex, indices: np.ndarray,
         missing = [i for i in wanted if i not in out]
         start = index.seek_start(missing[0])
         before = len(out)
-        _decode_from(container, stream, index, start, missing, out, skip_unwanted)
+        _decode_from(container, stream, index, start, missing, out, skip_unwanted, to_rgb)
         if len(out) > before:
             continue
         # nothing new came out from there: go back one keyframe at a time, then the start
         attempts += 1
         earlier = index.keyframes[index.keyframes < start]
         restart = int(earlier[-1]) if earlier.size and attempts < 3 else 0
-        _decode_from(container, stream, index, restart, missing, out, skip_unwanted=False)
+        _decode_from(container, stream, index, restart, missing, out, False, to_rgb)
         if len(out) == before:
             if restart == 0:
                 raise LookupError(f"frame {missing[0]} could not be decoded")
