@@ -93,6 +93,8 @@ def test_mmaction2_compatible_is_decord_bit_for_bit(numbered):
         ours = dec.get_frames(asked)
     ref = decord.VideoReader(numbered["open"], num_threads=1).get_batch(asked).asnumpy()
     np.testing.assert_array_equal(ours, ref)
+    with open_video(numbered["open"], "decord_mmaction2") as dec:  # the same, by name
+        np.testing.assert_array_equal(dec.get_frames(asked), ref)
 
 
 def test_exact_frames_have_decords_pixels(numbered):

@@ -9,16 +9,21 @@ callers catch one type. Frames are refused before they are decoded when they wou
 
 Backends:
 
-* ``'decord'`` (default): MMAction2's decoder and its pixels. decord seeks to the wrong frame in
-  open-GOP H.264/HEVC files (asked for frame 30 of a file with keyframes every 32 frames, it
-  returns frame 32), silently; MMAction2 inherits this. So by default (``mmaction2_compatible=
-  False``) frames are found by timestamp with a seek-aware PyAV reader
-  (:mod:`videozoo.data.frame_index`): same pixels as decord (checked once per stream format
-  against decord itself), the right frames, about twice as fast (non-reference frames nobody
-  asked for are not decoded). Where PyAV's colour conversion differs from decord's (odd frame
-  sizes), decord decodes, sequentially from the first frame for open-GOP files.
-  ``mmaction2_compatible=True`` is decord's ``get_batch`` exactly as MMAction2 calls it, wrong
-  frames included. (decord 0.6 cannot convert a few narrow widths, e.g. 16, 24, 48 or 72 px.)
+* ``'decord'`` (default): MMAction2's decoder and its pixels, with the right frames. decord
+  seeks to the wrong frame in open-GOP H.264/HEVC files, silently, and MMAction2 inherits it:
+  on the open-GOP file of ``tests/test_data_adversarial.py`` (x264 ``open_gop=1``, keyframes
+  every 32 frames, numbers written into the pictures) frames [30, 33, 40, 53, 63, 96] come back
+  as [32, 35, 42, 55, 65, 97]. So by default (``mmaction2_compatible=False``) frames are found
+  by timestamp with a seek-aware PyAV reader (:mod:`videozoo.data.frame_index`): the same
+  pixels as decord (checked against decord itself on the first file of each stream format),
+  the frame asked for, and 1.5-1.8x faster on H.264 with B-frames (non-reference frames nobody
+  asked for are not decoded; ``benchmarks/compare_mmaction2_data.py``). Where PyAV's colour
+  conversion differs from decord's (odd frame sizes), decord decodes, and for open-GOP files it
+  decodes sequentially from frame 0 (no seeks, so no wrong frames). ``mmaction2_compatible=
+  True`` (or the decoder name ``'decord_mmaction2'``, e.g. ``cfg.replace(decoder=
+  'decord_mmaction2')`` or ``--decoder decord_mmaction2``) is decord's ``get_batch`` exactly as
+  MMAction2 calls it, wrong frames included, for reproducing MMAction2's numbers bit for bit. (decord 0.6 cannot convert a few narrow widths,
+  e.g. 16, 24, 48 or 72 px.)
 * ``'rawframes'``: MMAction2 frame folders (``img_00001.jpg``, flow ``x_00001.jpg`` /
   ``y_00001.jpg``), decoded like mmcv: ``cv2.imdecode`` then BGR -> RGB; flow as grayscale.
   OpenCV (``opencv-python-headless``) rather than PIL or torchvision.io because it *is*
@@ -48,6 +53,7 @@ __all__ = [
     "DEFAULT_MAX_FRAME_BYTES",
     "DecordDecoder",
     "FrameFolderDecoder",
+    "MMAction2DecordDecoder",
     "PyAVDecoder",
     "VideoDecodeError",
     "VideoDecoder",
@@ -272,6 +278,8 @@ class _PyAVStream:
                 raise VideoDecodeError(path, "the file has no video stream")
             stream = self.container.streams.video[0]
             stream.codec_context.thread_count = max(int(num_threads), 0)
+            if int(num_threads) != 1:  # FFmpeg frame threading (0: as many as it likes)
+                stream.codec_context.thread_type = "AUTO"
             self.header_frames = int(stream.frames or 0)
             self.length = len(self.index) if self.index is not None else \
                 (self.header_frames or self._count_frames())
@@ -370,20 +378,23 @@ class DecordDecoder(VideoDecoder):
         key = index.format_key
         if key not in _SAME_PIXELS_AS_DECORD:
             reader = _decord_reader(self.path, self.num_threads)
-            if len(reader) != stream.length:  # this file, not its format: nothing cached
+            same = self._same_first_frame(stream, reader) if len(reader) == stream.length \
+                else None
+            if same is None:  # this file, not its format, is the question: nothing cached
                 return "decord-sequential" if index.open_gop else "decord"
-            _SAME_PIXELS_AS_DECORD[key] = self._same_first_frame(stream, reader)
+            _SAME_PIXELS_AS_DECORD[key] = same
         if _SAME_PIXELS_AS_DECORD[key]:
             return "pyav"
         return "decord-sequential" if index.open_gop else "decord"
 
     @staticmethod
-    def _same_first_frame(stream: _PyAVStream, reader: Any) -> bool:
+    def _same_first_frame(stream: _PyAVStream, reader: Any) -> Optional[bool]:
+        """Whether both give the same pixels for frame 0; None if either cannot decode it."""
         try:
             ours = stream.decode(np.array([0]))
             theirs = reader.get_batch([0]).asnumpy()
         except Exception:
-            return False
+            return None
         return ours.shape == theirs.shape and bool(np.array_equal(ours, theirs))
 
     def __len__(self) -> int:
@@ -415,6 +426,15 @@ class DecordDecoder(VideoDecoder):
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+@register_decoder("decord_mmaction2")
+class MMAction2DecordDecoder(DecordDecoder):
+    """``DecordDecoder(mmaction2_compatible=True)`` under its own name, so a data config or the
+    CLI can ask for MMAction2's decoding bit for bit (``decoder='decord_mmaction2'``)."""
+
+    def __init__(self, source: PathLike, num_threads: int = 1) -> None:
+        super().__init__(source, num_threads=num_threads, mmaction2_compatible=True)
 
 
 @register_decoder("pyav")
