@@ -34,6 +34,8 @@ from videozoo.data.synthetic import (
 
 OPEN_GOP = {"x264-params": "open_gop=1:bframes=3:keyint=32:min-keyint=32:scenecut=0"}
 CLOSED_GOP = {"x264-params": "bframes=3:b-adapt=0:keyint=32:min-keyint=32:scenecut=0"}
+HEVC_OPEN_GOP = {"x265-params": "keyint=32:min-keyint=32:open-gop=1:bframes=4:scenecut=0:"
+                                "log-level=error"}
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,9 @@ def numbered(tmp_path_factory):
     return {"open": write_video(root / "open_gop.mp4", frames, codec="libx264",
                                 options=OPEN_GOP),
             "closed": write_video(root / "closed_gop.mp4", frames, codec="libx264",
-                                  options=CLOSED_GOP)}
+                                  options=CLOSED_GOP),
+            "hevc_open": write_video(root / "hevc_open_gop.mp4", frames, codec="libx265",
+                                     options=HEVC_OPEN_GOP)}
 
 
 def _numbers(frames):
@@ -56,24 +60,25 @@ def test_numbered_frames_read_back():
 
 
 def test_probe_sees_open_gops(numbered):
-    assert probe_stream(numbered["open"]).open_gop
+    assert probe_stream(numbered["open"]).open_gop and probe_stream(numbered["hevc_open"]).open_gop
     closed = probe_stream(numbered["closed"])
     assert not closed.open_gop and len(closed) == 120
     assert closed.keyframes.tolist() == [0, 32, 64, 96]
 
 
-def test_decord_really_misreads_this_open_gop_file(numbered):
-    """The fixture reproduces the failure: MMAction2's call returns other frames."""
+@pytest.mark.parametrize("kind", ["open", "hevc_open"])
+def test_decord_really_misreads_these_open_gop_files(numbered, kind):
+    """The fixtures reproduce the failure: MMAction2's call returns other frames."""
     import decord
 
     asked = [30, 33, 40, 53, 63, 96]
-    got = _numbers(decord.VideoReader(numbered["open"], num_threads=1).get_batch(asked)
+    got = _numbers(decord.VideoReader(numbered[kind], num_threads=1).get_batch(asked)
                    .asnumpy())
     assert got != asked
 
 
 @pytest.mark.parametrize("decoder", ["decord", "pyav"])
-@pytest.mark.parametrize("kind", ["open", "closed"])
+@pytest.mark.parametrize("kind", ["open", "closed", "hevc_open"])
 def test_default_decoders_return_the_frames_asked_for(numbered, decoder, kind):
     rng = np.random.default_rng(0)
     cases = [[30, 33, 40, 53, 63, 96], [119, 0, 64, 31, 32, 31], list(range(0, 120, 7)),
