@@ -75,7 +75,7 @@ def _videozoo_pipeline(protocol, num_threads=1):
     transform = create_transform(cfg)
 
     def run(path):
-        frame_index._probe_cached.cache_clear()  # each video is new to an evaluation
+        frame_index.clear_cache()  # each video is new to an evaluation
         with transform.open(path, num_threads=num_threads) as dec:
             inds = transform.sample(len(dec))
             frames = dec.get_frames(inds)

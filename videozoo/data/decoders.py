@@ -272,10 +272,10 @@ class _PyAVStream:
         self.path = path
         self.to_rgb = RGBConverter()
         try:
-            self.index = probe_stream(path)
             self.container = av.open(path)
             if not self.container.streams.video:
                 raise VideoDecodeError(path, "the file has no video stream")
+            self.index = probe_stream(path, self.container)
             stream = self.container.streams.video[0]
             stream.codec_context.thread_count = max(int(num_threads), 0)
             if int(num_threads) != 1:  # FFmpeg frame threading (0: as many as it likes)

@@ -17,7 +17,6 @@ without any error. Here a frame is found by its *timestamp*, never by counting a
 """
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -66,26 +65,30 @@ def _stat_key(path: str) -> tuple[str, int, int]:
     return os.path.realpath(path), st.st_size, st.st_mtime_ns
 
 
-@functools.lru_cache(maxsize=512)
-def _probe_cached(key: tuple[str, int, int]) -> Optional[StreamIndex]:
-    import av
+_CACHE: dict[tuple[str, int, int], Optional[StreamIndex]] = {}
+_CACHE_SIZE = 512
 
-    with av.open(key[0]) as container:
-        if not container.streams.video:
-            return None
-        stream = container.streams.video[0]
-        cc = stream.codec_context
-        decode_order: list[tuple[int, bool]] = []
-        for packet in container.demux(stream):
-            if packet.size == 0:
-                continue
-            if packet.pts is None:
-                return None  # no timestamps: frames can only be counted from the start
-            if getattr(packet, "is_discard", False):
-                continue
-            decode_order.append((int(packet.pts), bool(packet.is_keyframe)))
-        width, height, pix_fmt = cc.width, cc.height, str(cc.pix_fmt or "")
-        codec = cc.name
+
+def clear_cache() -> None:
+    _CACHE.clear()
+
+
+def _build_index(container: Any) -> Optional[StreamIndex]:
+    if not container.streams.video:
+        return None
+    stream = container.streams.video[0]
+    cc = stream.codec_context
+    decode_order: list[tuple[int, bool]] = []
+    for packet in container.demux(stream):
+        if packet.size == 0:
+            continue
+        if packet.pts is None:
+            return None  # no timestamps: frames can only be counted from the start
+        if getattr(packet, "is_discard", False):
+            continue
+        decode_order.append((int(packet.pts), bool(packet.is_keyframe)))
+    width, height, pix_fmt = cc.width, cc.height, str(cc.pix_fmt or "")
+    codec = cc.name
     if not decode_order:
         return None
     pts = np.array([p for p, _ in decode_order], dtype=np.int64)
@@ -107,10 +110,26 @@ def _probe_cached(key: tuple[str, int, int]) -> Optional[StreamIndex]:
                        pix_fmt, codec)
 
 
-def probe_stream(path: str) -> Optional[StreamIndex]:
+def probe_stream(path: str, container: Any = None) -> Optional[StreamIndex]:
     """The frame index of the first video stream of ``path``; None when its timestamps cannot
-    name frames (missing or duplicate), so frames must be counted from the start."""
-    return _probe_cached(_stat_key(path))
+    name frames (missing or duplicate), so frames must be counted from the start. Cached per
+    (path, size, mtime); an open ``container`` of the file is used (and left at its start)
+    instead of opening it again."""
+    key = _stat_key(path)
+    if key in _CACHE:
+        return _CACHE[key]
+    if container is None:
+        import av
+
+        with av.open(path) as own:
+            index = _build_index(own)
+    else:
+        index = _build_index(container)
+        container.seek(0)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = index
+    return index
 
 
 class RGBConverter:
