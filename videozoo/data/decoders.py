@@ -267,10 +267,10 @@ class _PyAVStream:
     def __init__(self, path: str, num_threads: int = 1) -> None:
         import av
 
-        from .frame_index import RGBConverter, probe_stream
+        from .frame_index import probe_stream, rgb_converter
 
         self.path = path
-        self.to_rgb = RGBConverter()
+        self.to_rgb = rgb_converter()
         try:
             self.container = av.open(path)
             if not self.container.streams.video:
