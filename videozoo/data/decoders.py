@@ -16,8 +16,9 @@ Backends:
   as [32, 35, 42, 55, 65, 97]. So by default (``mmaction2_compatible=False``) frames are found
   by timestamp with a seek-aware PyAV reader (:mod:`videozoo.data.frame_index`): the same
   pixels as decord (checked against decord itself on the first file of each stream format),
-  the frame asked for, and 1.5-1.8x faster on H.264 with B-frames (non-reference frames nobody
-  asked for are not decoded; ``benchmarks/compare_mmaction2_data.py``). Where PyAV's colour
+  the frame asked for, and faster on H.264 with B-frames: non-reference frames nobody asked for
+  are not decoded (MMAction2's whole data path takes 1.5-2x as long,
+  ``benchmarks/compare_mmaction2_data.py``). Where PyAV's colour
   conversion differs from decord's (odd frame sizes), decord decodes, and for open-GOP files it
   decodes sequentially from frame 0 (no seeks, so no wrong frames). ``mmaction2_compatible=
   True`` (or the decoder name ``'decord_mmaction2'``, e.g. ``cfg.replace(decoder=
