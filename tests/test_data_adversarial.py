@@ -284,3 +284,27 @@ def test_list_files_that_are_not_lists(tmp_path):
         assert done and isinstance(err, ValueError) and "not a regular file" in str(err)
     with pytest.raises(ValueError, match="is empty"):
         VideoDataset(_list(tmp_path, "\n\n", "blank.txt"), resolve_data_config("tsm_r50"))
+
+
+def _decode_in_child(path, queue):
+    with open_video(path) as dec:
+        queue.put(_numbers(dec.get_frames([5, 9])))
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_decoding_after_fork_does_not_hang(numbered):
+    """DataLoader workers fork after the parent decoded: no swscale/FFmpeg thread pool may be
+    inherited half-alive (it once deadlocked here)."""
+    import multiprocessing as mp
+
+    with open_video(numbered["closed"]) as dec:
+        dec.get_frames([1, 2])
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_decode_in_child, args=(numbered["closed"], queue))
+    child.start()
+    child.join(30)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("decoding in a forked child hung")
+    assert child.exitcode == 0 and queue.get(timeout=5) == [5, 9]

@@ -144,10 +144,21 @@ class RGBConverter:
         self._reformatter = VideoReformatter()
 
     def __call__(self, frame: Any) -> np.ndarray:
-        return self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+        # threads=1: swscale's own slice threads would not survive a fork into DataLoader
+        # workers (a context made in the parent would wait forever for them)
+        return self._reformatter.reformat(frame, format="rgb24", threads=1).to_ndarray()
 
 
 _THREAD_LOCAL = threading.local()
+
+
+def _forget_converters() -> None:  # a forked child starts with fresh swscale contexts
+    global _THREAD_LOCAL
+    _THREAD_LOCAL = threading.local()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_converters)
 
 
 def rgb_converter() -> RGBConverter:
