@@ -6,14 +6,22 @@ Reading order, as data flows: ``decoders`` (file -> frames) -> ``sampling`` (whi
 entry's whole test or train pipeline) -> ``datasets`` (annotation lists) -> ``mixing`` (batch
 MixUp / CutMix).
 """
-from .datasets import Annotation, VideoDataset, collate_videos, read_annotations
+from .datasets import (
+    Annotation,
+    VideoDataset,
+    check_num_classes,
+    collate_videos,
+    read_annotations,
+)
 from .decoders import (
     DecordDecoder,
     FrameFolderDecoder,
+    MMAction2DecordDecoder,
     PyAVDecoder,
     VideoDecodeError,
     VideoDecoder,
     list_decoders,
+    max_frame_bytes,
     open_video,
     register_decoder,
 )
@@ -56,6 +64,7 @@ __all__ = [
     "DataConfig",
     "DecordDecoder",
     "FrameFolderDecoder",
+    "MMAction2DecordDecoder",
     "MixUp",
     "PyAVDecoder",
     "SyntheticDataset",
@@ -65,6 +74,7 @@ __all__ = [
     "VideoDataset",
     "VideoDecodeError",
     "VideoDecoder",
+    "check_num_classes",
     "collate_videos",
     "create_transform",
     "crop_boxes",
@@ -77,6 +87,7 @@ __all__ = [
     "make_synthetic_dataset",
     "make_synthetic_video",
     "make_views",
+    "max_frame_bytes",
     "multi_scale_crop_box",
     "normalize",
     "num_sampled_clips",

@@ -16,6 +16,7 @@ raising, so an evaluation can count failures; :func:`collate_videos` sets those 
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
@@ -23,10 +24,11 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .decoders import VideoDecodeError
+from .decoders import VideoDecodeError, read_regular_file
 from .pipeline import DataConfig, VideoTransform, create_transform, resolve_data_config
 
-__all__ = ["Annotation", "VideoDataset", "collate_videos", "read_annotations"]
+__all__ = ["Annotation", "VideoDataset", "check_num_classes", "collate_videos",
+           "read_annotations"]
 
 
 @dataclass(frozen=True)
@@ -34,30 +36,85 @@ class Annotation:
     path: str  # as written in the list (relative to the dataset root)
     labels: tuple[int, ...]
     total_frames: Optional[int] = None  # frame folders only
+    line: int = 0  # line number in the list, for messages
 
 
-def read_annotations(ann_file: Union[str, os.PathLike], rawframes: bool = False
+def check_num_classes(num_classes: Any) -> Optional[int]:
+    """None or a positive int (not a bool, float or string): a class count."""
+    if num_classes is None:
+        return None
+    if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}")
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes}")
+    return int(num_classes)
+
+
+def _read_text(path: str) -> str:
+    """The list as text: a regular file (a FIFO would block), UTF-8 with or without BOM."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"annotation list {path} does not exist") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"annotation list {path} is not a regular file")
+    data = read_regular_file(path)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte {data[e.start]:#04x})") from None
+
+
+def read_annotations(ann_file: Union[str, os.PathLike], rawframes: bool = False,
+                     num_classes: Optional[int] = None, require_labels: bool = True
                      ) -> list[Annotation]:
-    """Parse an MMAction2 annotation list (see the module docstring)."""
+    """Parse an MMAction2 annotation list (see the module docstring), checking every line once.
+
+    UTF-8 with or without a BOM, LF or CRLF line ends, blank lines skipped. A malformed line, a
+    label that is negative or (with ``num_classes``) not below it, a frame count that is not a
+    positive integer, or (with ``require_labels``) a line without a label raises ValueError
+    naming the file and line. Without ``require_labels`` a line may hold only a path (label -1:
+    unlabelled videos to predict).
+    """
+    path = os.fspath(ann_file)
+    num_classes = check_num_classes(num_classes)
+    layout = "dir total_frames label [label ...]" if rawframes else "path label [label ...]"
     out = []
-    with open(ann_file, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
+    for lineno, line in enumerate(_read_text(path).split("\n"), 1):
+        parts = line.split()
+        if not parts:
+            continue
+
+        def fail(problem: str, lineno: int = lineno, line: str = line) -> ValueError:
+            return ValueError(f"{path}:{lineno}: {problem} in {line.strip()!r} (expected "
+                              f"'{layout}')")
+
+        total = None
+        if rawframes:
+            if len(parts) < 2:
+                raise fail("no frame count")
             try:
-                if rawframes:
-                    if len(parts) < 2:
-                        raise ValueError("expected 'dir total_frames label [label ...]'")
-                    out.append(Annotation(parts[0], tuple(int(p) for p in parts[2:]),
-                                          int(parts[1])))
-                else:
-                    out.append(Annotation(parts[0], tuple(int(p) for p in parts[1:])))
-            except ValueError as e:
-                layout = "dir total_frames label [label ...]" if rawframes \
-                    else "path label [label ...]"
-                raise ValueError(f"{os.fspath(ann_file)}:{lineno}: cannot parse {line.strip()!r}"
-                                 f" as '{layout}' ({e})") from None
+                total = int(parts[1])
+            except ValueError:
+                raise fail(f"frame count {parts[1]!r} is not an integer") from None
+            if total < 1:
+                raise fail(f"frame count {total} is not positive")
+        fields = parts[2:] if rawframes else parts[1:]
+        labels = []
+        for field_ in fields:
+            try:
+                labels.append(int(field_))
+            except ValueError:
+                raise fail(f"label {field_!r} is not an integer") from None
+        for k in labels:
+            if k < 0:
+                raise fail(f"label {k} is negative")
+            if num_classes is not None and k >= num_classes:
+                raise fail(f"label {k} is outside [0, {num_classes}) for {num_classes} classes")
+        if not labels and require_labels:
+            raise fail("no label")
+        out.append(Annotation(parts[0], tuple(labels), total, lineno))
     return out
 
 
@@ -74,10 +131,13 @@ class VideoDataset(Dataset):
         output: ``'views'`` (model input) or ``'frames'`` (sampled uint8 frames, for GPU
             preprocessing; the train pipeline only makes ``'views'``).
         on_error: ``'raise'`` or ``'return'`` (an error record, see the module docstring).
-        num_classes: the class count for multi-hot labels; inferred from the zoo entry if
-            possible.
+        num_classes: the model's class count: every label must lie in ``[0, num_classes)``
+            (checked when the list is read, naming the line). Multi-hot labels need it; for
+            them it is inferred from the zoo entry if not given.
         multi_label: force multi-hot labels (default: when any line has several labels).
         transform: a ready-made pipeline replacing the config's.
+        require_labels: refuse lines without a label (default); False lets them through with
+            label -1 (videos to predict, not to score).
     """
 
     def __init__(self, ann_file: Union[str, os.PathLike],
@@ -85,7 +145,8 @@ class VideoDataset(Dataset):
                  root: Union[str, os.PathLike] = "", is_training: bool = False,
                  output: str = "views", on_error: str = "raise",
                  num_classes: Optional[int] = None, multi_label: Optional[bool] = None,
-                 transform: Optional[VideoTransform] = None) -> None:
+                 transform: Optional[VideoTransform] = None,
+                 require_labels: bool = True) -> None:
         if output not in ("views", "frames"):
             raise ValueError(f"output must be 'views' or 'frames', got {output!r}")
         if on_error not in ("raise", "return"):
@@ -107,7 +168,9 @@ class VideoDataset(Dataset):
         self.output = output
         self.on_error = on_error
         self.rawframes = self.cfg.decoder == "rawframes"
-        self.annotations = read_annotations(ann_file, self.rawframes)
+        num_classes = check_num_classes(num_classes)
+        self.annotations = read_annotations(ann_file, self.rawframes, num_classes,
+                                            require_labels)
         if not self.annotations:
             raise ValueError(f"annotation list {os.fspath(ann_file)} is empty")
         if multi_label is None:
@@ -115,9 +178,17 @@ class VideoDataset(Dataset):
         self.multi_label = multi_label
         if multi_label and num_classes is None:
             num_classes = self._entry_classes()
-        if multi_label and num_classes is None:
-            raise ValueError("multi-label annotations need num_classes")
+            if num_classes is None:
+                raise ValueError("multi-label annotations need num_classes")
+            self._check_labels(os.fspath(ann_file), num_classes)
         self.num_classes = num_classes
+
+    def _check_labels(self, ann_file: str, num_classes: int) -> None:
+        for a in self.annotations:
+            bad = [k for k in a.labels if k >= num_classes]
+            if bad:
+                raise ValueError(f"{ann_file}:{a.line}: label {bad[0]} is outside "
+                                 f"[0, {num_classes}) for {num_classes} classes")
 
     def _entry_classes(self) -> Optional[int]:
         from .._registry import get_entry

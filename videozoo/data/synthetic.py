@@ -27,6 +27,8 @@ __all__ = [
     "SyntheticDataset",
     "make_synthetic_dataset",
     "make_synthetic_video",
+    "numbered_frames",
+    "read_frame_number",
     "write_flow_folder",
     "write_frame_folder",
     "write_video",
@@ -112,10 +114,53 @@ def make_synthetic_video(label: int, num_classes: int, frames: int = 16,
     return (video, flow) if return_flow else video
 
 
+_NUMBER_BITS = 10  # frame numbers up to 1023
+
+
+def numbered_frames(frames: int, size: tuple[int, int] = (96, 128), seed: int = 0) -> np.ndarray:
+    """uint8 ``(T, H, W, 3)`` frames whose top band spells the frame number in black/white
+    blocks (any codec keeps them readable, see :func:`read_frame_number`) over a moving
+    texture (so encoders use P- and B-frames): to check that a decoder returns the frame asked
+    for."""
+    h, w = _size(size)
+    if w < 4 * _NUMBER_BITS or h < 32:
+        raise ValueError(f"numbered frames need at least {4 * _NUMBER_BITS}x32 pixels, got "
+                         f"{w}x{h}")
+    if not 1 <= frames <= 2 ** _NUMBER_BITS:
+        raise ValueError(f"frames must lie in [1, {2 ** _NUMBER_BITS}], got {frames}")
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(0, 256, (h + frames, w + 2 * frames, 3)).astype(np.float32)
+    kernel = np.ones(5, np.float32) / 5  # blur: a texture codecs can predict
+    for axis in (0, 1):
+        texture = np.apply_along_axis(np.convolve, axis, texture, kernel, "same")
+    texture = texture.astype(np.uint8)
+    band, bw = max(16, h // 6) // 2 * 2, w // _NUMBER_BITS
+    out = np.empty((frames, h, w, 3), dtype=np.uint8)
+    for t in range(frames):
+        out[t] = texture[t:t + h, 2 * t:2 * t + w]
+        for b in range(_NUMBER_BITS):
+            out[t, :band, b * bw:(b + 1) * bw] = 255 if (t >> b) & 1 else 0
+    return out
+
+
+def read_frame_number(frame: np.ndarray) -> int:
+    """The number :func:`numbered_frames` wrote into ``frame`` (H, W, C)."""
+    h, w = frame.shape[:2]
+    band, bw = max(16, h // 6) // 2 * 2, w // _NUMBER_BITS
+    number = 0
+    for b in range(_NUMBER_BITS):
+        block = frame[2:band - 2, b * bw + 2:(b + 1) * bw - 2]
+        number |= (1 << b) if block.mean() > 128 else 0
+    return number
+
+
 def write_video(path: Union[str, os.PathLike], frames: np.ndarray, fps: int = 25,
-                codec: str = "mpeg4", bit_rate: int = 4_000_000) -> str:
+                codec: str = "mpeg4", bit_rate: int = 4_000_000,
+                options: Optional[dict[str, str]] = None) -> str:
     """Encode uint8 ``(T, H, W, 3)`` RGB frames with PyAV (mpeg4 takes any size; libx264 needs
-    even sizes)."""
+    even sizes). ``options`` go to the encoder, e.g. ``{'x264-params':
+    'open_gop=1:bframes=3:keyint=32:scenecut=0'}`` for open-GOP H.264 (``bit_rate`` is then
+    ignored by x264's default CRF unless the options ask for it)."""
     import av
 
     frames = np.asarray(frames)
@@ -125,10 +170,11 @@ def write_video(path: Union[str, os.PathLike], frames: np.ndarray, fps: int = 25
     path = os.fspath(path)
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     with av.open(path, "w") as container:
-        stream = container.add_stream(codec, rate=fps)
+        stream = container.add_stream(codec, rate=fps, options=dict(options or {}))
         stream.width, stream.height = frames.shape[2], frames.shape[1]
         stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bit_rate
+        if not options:
+            stream.bit_rate = bit_rate
         for frame in frames:
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)

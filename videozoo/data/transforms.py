@@ -10,6 +10,10 @@ Resize backends (MMAction2 resizes with mmcv, i.e. ``cv2.resize(INTER_LINEAR)`` 
 * ``'cv2'``: OpenCV itself; CPU only. The default on CPU.
 * ``'torch'``: OpenCV's fixed-point arithmetic (11-bit weights, its vertical rounding) redone in
   int32 torch ops: bit-identical to cv2 on every size tested, on any device. The default on GPU.
+  On CPU it is ~20-40x slower than cv2 (13-30 ms against 0.3-1 ms per 320x240 frame: torch's
+  CPU kernels for int32 gathers, shifts and broadcasts are not vectorised the way OpenCV's
+  fixed-point SIMD loop is), so 'auto' never picks it there: cv2 *is* MMAction2's resize
+  (mmcv.imresize calls cv2.resize INTER_LINEAR on the uint8 frames), so nothing is lost.
 * ``'interpolate'``: ``F.interpolate(bilinear, align_corners=False, antialias=False)`` in
   float32, rounded: never more than one level from cv2, on 1.6% of the values of decoded video
   frames (13% on random noise); see ``benchmarks/data.py``.
@@ -26,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .decoders import check_frame_bytes
 from .geometry import Box, crop_views, resize_shape
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
@@ -145,6 +150,9 @@ def resize_frames(frames: ArrayLike, size: tuple[int, int], backend: str = "auto
         raise ValueError(f"resize target must be positive, got {size}")
     if tuple(t.shape[-3:-1]) == size:
         return t
+    count = int(np.prod(t.shape[:-3])) if t.ndim > 3 else 1
+    check_frame_bytes(count, size[0], size[1], t.shape[-1],
+                      f"resizing {t.shape[-2]}x{t.shape[-3]} frames to {size[1]}x{size[0]}:")
     if backend == "auto":
         backend = "cv2" if t.device.type == "cpu" and _has_cv2() else "torch"
     if backend == "cv2":
@@ -209,21 +217,29 @@ def fold_views(crops: torch.Tensor, input_format: str, clip_len: int = 1,
     """
     if crops.ndim != 6:
         raise ValueError(f"fold_views expects (N, K, M, h, w, C), got {tuple(crops.shape)}")
-    n, k, m, h, w, c = crops.shape
+    return _fold_channels_first(crops.permute(0, 1, 2, 5, 3, 4), input_format, clip_len,
+                                num_segments)
+
+
+def _fold_channels_first(crops: torch.Tensor, input_format: str, clip_len: int = 1,
+                         num_segments: Optional[int] = None) -> torch.Tensor:
+    """:func:`fold_views` of channel-first crops ``(N, K, M, C, h, w)``. Kept channel-first so
+    the final copy moves whole ``h x w`` planes (the uint8 HWC -> CHW transposition, the slow
+    part, is done once by the caller on whichever is smaller: frames or crops)."""
+    n, k, m, c, h, w = crops.shape
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {input_format!r}")
     if input_format != "NCHW" and m % clip_len:
         raise ValueError(f"{m} frames per crop do not split into clips of {clip_len}")
     if input_format == "NCTHW":
-        x = crops.reshape(n, k * (m // clip_len), clip_len, h, w, c)
-        return x.permute(0, 1, 5, 2, 3, 4).contiguous()
+        x = crops.reshape(n, k * (m // clip_len), clip_len, c, h, w)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous()
     if input_format == "NCHW_Flow":
         if c != 2:
             raise ValueError(f"flow views need 2-channel frames, got {c}")
-        x = crops.reshape(n, k * (m // clip_len), clip_len, h, w, 2)
-        x = x.permute(0, 1, 2, 5, 3, 4).reshape(n, -1, 2 * clip_len, h, w)  # stacks
+        x = crops.reshape(n, k * (m // clip_len), 2 * clip_len, h, w)  # stacks x_t0, y_t0, ...
     else:
-        x = crops.reshape(n, k * m, h, w, c).permute(0, 1, 4, 2, 3)  # (N, frames, C, h, w)
+        x = crops.reshape(n, k * m, c, h, w)  # (N, frames, C, h, w)
     frames = x.shape[1]
     seg = frames if num_segments is None else int(num_segments)
     if seg < 1 or frames % seg:
@@ -231,6 +247,39 @@ def fold_views(crops: torch.Tensor, input_format: str, clip_len: int = 1,
                          f"num_segments={seg}")
     x = x.reshape(n, frames // seg, seg, x.shape[2], h, w)
     return x.permute(0, 1, 3, 2, 4, 5).contiguous()
+
+
+def _fold_planes(crops: list[torch.Tensor], flips: list[bool],
+                 fmt_args: tuple[Any, ...]) -> torch.Tensor:
+    """:func:`_fold_channels_first` of the stacked crops, on CPU without the stack: each
+    ``h x w`` plane is copied once, straight into the output (flips as numpy's reversed views,
+    which torch cannot express without a copy). Where each plane goes is found by folding a
+    small index tensor the same way."""
+    n, m, c, h, w = crops[0].shape
+    k = len(crops)
+    index = torch.arange(k * m * c).reshape(1, k, m, c, 1, 1)
+    where = _fold_channels_first(index, *fmt_args)[0, :, :, :, 0, 0].numpy()  # (V, C', T)
+    sources = [x.numpy()[..., ::-1] if f else x.numpy() for x, f in zip(crops, flips)]
+    out = np.empty((n, *where.shape, h, w), dtype=np.uint8)
+    for (v, ch, t), src in np.ndenumerate(where):
+        kk, rest = divmod(int(src), m * c)
+        out[:, v, ch, t] = sources[kk][:, rest // c, rest % c]
+    return torch.from_numpy(out)
+
+
+def _channels_first(frames: torch.Tensor) -> torch.Tensor:
+    """``(..., H, W, C) -> (..., C, H, W)`` contiguous. On CPU uint8 through ``cv2.split``
+    (SIMD, several times torch's strided copy), elsewhere torch."""
+    lead, (h, w, c) = frames.shape[:-3], frames.shape[-3:]
+    if frames.device.type != "cpu" or frames.dtype != torch.uint8 or c == 1 or not _has_cv2():
+        return frames.movedim(-1, -3).contiguous()
+    import cv2
+
+    flat = frames.reshape(-1, h, w, c).numpy()
+    out = np.empty((flat.shape[0], c, h, w), dtype=np.uint8)
+    for i, img in enumerate(flat):
+        cv2.split(np.ascontiguousarray(img), list(out[i]))
+    return torch.from_numpy(out).reshape(*lead, c, h, w)
 
 
 def _cfg_value(cfg: Any, name: str, default: Any = None) -> Any:
@@ -252,9 +301,11 @@ def _input_format(cfg: Any, channels: int) -> str:
 def make_views(frames: ArrayLike, cfg: Any, mean: Optional[Sequence[float]] = None,
                std: Optional[Sequence[float]] = None,
                device: Optional[Union[str, torch.device]] = None,
-               resize_backend: str = "auto") -> torch.Tensor:
+               resize_backend: str = "auto", normalize: bool = True) -> torch.Tensor:
     """The test views of sampled uint8 frames: ``(M, H, W, C) -> (V, C', T, h, w)`` float32, or
-    batched ``(N, M, H, W, C) -> (N, V, C', T, h, w)``.
+    batched ``(N, M, H, W, C) -> (N, V, C', T, h, w)``. ``normalize=False`` stops before the
+    normalisation and returns the uint8 views (what a DataLoader worker should hand over, as
+    MMAction2's pipeline does: a quarter of the bytes; normalise on the device).
 
     ``cfg`` is a :class:`~videozoo.data.pipeline.DataConfig`, a zoo ``TestProtocol`` or a dict
     with ``resize``, ``crop``, ``crop_size``, ``clip_len``, ``num_segments`` (and optionally
@@ -271,7 +322,7 @@ def make_views(frames: ArrayLike, cfg: Any, mean: Optional[Sequence[float]] = No
         t = t.unsqueeze(0)
     mean = mean if mean is not None else _cfg_value(cfg, "mean")
     std = std if std is not None else _cfg_value(cfg, "std")
-    if mean is None or std is None:
+    if normalize and (mean is None or std is None):
         raise ValueError("make_views needs mean and std (from the data config or as arguments)")
     channels = t.shape[-1]
     fmt = _input_format(cfg, channels)
@@ -280,19 +331,30 @@ def make_views(frames: ArrayLike, cfg: Any, mean: Optional[Sequence[float]] = No
         h, w = resize_shape(t.shape[-3], t.shape[-2], tuple(scale) if isinstance(
             scale, (list, tuple)) else scale, bool(_cfg_value(cfg, "keep_ratio", True)))
         t = resize_frames(t, (h, w), resize_backend)
-    if len(mean) != channels or len(std) != channels:
+    if normalize and (len(mean) != channels or len(std) != channels):
         raise ValueError(f"mean/std have {len(mean)}/{len(std)} values for {channels}-channel "
                          "frames")
     crop = _cfg_value(cfg, "crop", "center")
     crop_size = _cfg_value(cfg, "crop_size", 224)
+    fmt_args = (fmt, int(_cfg_value(cfg, "clip_len", 1)), _cfg_value(cfg, "num_segments"))
     if crop in (None, "none"):
-        crops = t.unsqueeze(1)
-    else:  # crops and folding move uint8; the float copy is made once, in the final layout
+        views = [((0, 0, t.shape[-2], t.shape[-3]), False)]
+    else:
         views = crop_views(t.shape[-3], t.shape[-2], crop_size, crop)
-        crops = torch.stack([crop_frames(t, box).flip(-2) if flipped else crop_frames(t, box)
-                             for box, flipped in views], dim=1)
-    out = fold_views(crops, fmt, int(_cfg_value(cfg, "clip_len", 1)),
-                     _cfg_value(cfg, "num_segments"))
+    (x1, y1, x2, y2), _ = views[0]
+    if len(views) * (x2 - x1) * (y2 - y1) >= t.shape[-3] * t.shape[-2]:
+        t = _channels_first(t)  # crops cover more pixels than the frame: transpose it first
+        crops = [t[..., y1:y2, x1:x2] for (x1, y1, x2, y2), _ in views]
+    else:  # transpose only the crops
+        crops = [_channels_first(crop_frames(t, box)) for box, _ in views]
+    flips = [flipped for _, flipped in views]
+    if t.device.type == "cpu":
+        out = _fold_planes(crops, flips, fmt_args)
+    else:  # crops and folding move uint8; the float copy is made once, in the final layout
+        crops = [c.flip(-1) if f else c for c, f in zip(crops, flips)]
+        out = _fold_channels_first(torch.stack(crops, dim=1), *fmt_args)
+    if not normalize:
+        return out if batched else out[0]
     reps = out.shape[2] // channels  # flow stacks repeat (x, y) clip_len times
     m = torch.as_tensor(mean, dtype=torch.float32, device=out.device).repeat(reps)
     s = torch.as_tensor(std, dtype=torch.float32, device=out.device).repeat(reps)
