@@ -106,7 +106,8 @@ def test_info_command(capsys):
     assert main(["info", "tsm_r50_1x1x8_50e_kinetics400"]) == 2
     assert "Did you mean: tsm_r50_1x1x8_50e_kinetics400_rgb" in capsys.readouterr().err
     assert main(["list", "--arch", "tpn_*"]) == 0
-    assert len(capsys.readouterr().out.split()) == 3
+    tpn_entries = videozoo.list_pretrained(arch="tpn_*")
+    assert capsys.readouterr().out.split() == tpn_entries and len(tpn_entries) == 6
 
 
 def test_pretrained_cfg_survives_json():
