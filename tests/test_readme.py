@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,6 +29,30 @@ import videozoo
 from videozoo._convert import convert_checkpoint
 
 BLOCKS = blocks()
+
+# A lab's MMAction2 1.x TSM config, as its training run would have used it (self-contained).
+MY_TSM_CONFIG = """\
+model = dict(
+    type='Recognizer2D',
+    backbone=dict(type='ResNetTSM', pretrained='torchvision://resnet50', depth=50,
+                  norm_eval=False, shift_div=8, num_segments=8),
+    cls_head=dict(type='TSMHead', num_classes=400, in_channels=2048, spatial_type='avg',
+                  consensus=dict(type='AvgConsensus', dim=1), dropout_ratio=0.5,
+                  init_std=0.001, is_shift=True, num_segments=8, average_clips='prob'),
+    data_preprocessor=dict(type='ActionDataPreprocessor', mean=[123.675, 116.28, 103.53],
+                           std=[58.395, 57.12, 57.375], format_shape='NCHW'))
+test_pipeline = [
+    dict(type='DecordInit'),
+    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=8, test_mode=True),
+    dict(type='DecordDecode'),
+    dict(type='Resize', scale=(-1, 256)),
+    dict(type='CenterCrop', crop_size=224),
+    dict(type='FormatShape', input_format='NCHW'),
+    dict(type='PackActionInputs'),
+]
+test_dataloader = dict(batch_size=1, dataset=dict(type='VideoDataset', ann_file='val.txt',
+                                                  pipeline=test_pipeline, test_mode=True))
+"""
 RUNNABLE = [b for b in BLOCKS if not b.mark]
 
 
@@ -83,13 +108,15 @@ def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("readme")
     work = root / "work"
     work.mkdir()
-    # What the README's data examples name: an annotation list of videos, and an MMAction2
-    # checkpoint file of the architecture a block loads with ``checkpoint_path``.
-    videozoo.make_synthetic_dataset(work / "videos", num_videos=4, num_classes=2, frames=16,
-                                    size=(64, 80), ann_name="val_list.txt")
-    (work / "val_list.txt").write_text((work / "videos" / "val_list.txt").read_text())
+    # What the README's examples name: a Kinetics-style validation list of videos and one video
+    # of one's own, an MMAction2 checkpoint of tsm_r50 and the (1.x) config it was trained with.
+    videozoo.make_synthetic_dataset(work / "kinetics400_val", num_videos=4, num_classes=2,
+                                    frames=16, size=(64, 80), ann_name="list.txt")
+    (work / "kinetics400_val" / "list.txt").rename(work / "kinetics400_val_list.txt")
+    shutil.copy(next((work / "kinetics400_val").glob("*.mp4")), work / "my_video.mp4")
     model = videozoo.create_model("tsm_r50", num_classes=400)
     torch.save({"state_dict": model.export_mmaction_state_dict()}, work / "tsm_r50_mmaction2.pth")
+    (work / "my_tsm_config.py").write_text(MY_TSM_CONFIG)
     with WeightsHub(root) as hub:
         env = dict(os.environ)
         for var in ("HF_HUB_OFFLINE", "VIDEOZOO_MIRROR", "VIDEOZOO_HUB_ORG", "HF_HUB_CACHE",
