@@ -32,6 +32,7 @@ from .evaluation import (
     metrics,  # noqa: F401  (videozoo.metrics.top_k_accuracy, ...)
 )
 from .flops import count_flops, count_params, format_count
+from .models._inference import optimize_for_inference
 from .training import (
     classification_loss,
     lr_scheduler,
@@ -54,6 +55,7 @@ __all__ = [
     "convert_checkpoint",
     "download_weights",
     "create_model",
+    "optimize_for_inference",
     "count_flops",
     "count_params",
     "format_count",
