@@ -47,6 +47,8 @@ CASES = [  # (batch, num_segments, channels, shift_div, h, w)
     (1, 16, 48, 8, 2, 3),
     (2, 1, 32, 8, 4, 4),
     (1, 2, 9, 2, 6, 1),
+    (1, 8, 128, 8, 32, 32),  # large enough for the frame-by-frame moves
+    (2, 4, 64, 4, 33, 31),
 ]
 
 

@@ -37,42 +37,56 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     return out.view(nt, c, h, w)
 
 
-def _slabs(x: torch.Tensor, num_segments: int, fold: int
-           ) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
-    """Per-frame views of the forward- and backward-moving channel slabs of ``x``."""
+# Below this many moved elements, copying the two slabs aside in one op beats moving them frame
+# by frame (fewer ops, more bytes); above it memory traffic dominates and the per-frame moves win.
+_FRAMEWISE_MIN_ELEMENTS = 1 << 17
+
+
+def _slab_view(x: torch.Tensor, num_segments: int) -> torch.Tensor:
     nt, c = x.shape[:2]
-    v = x.view(nt // num_segments, num_segments, c, *x.shape[2:])
-    return v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
+    return x.view(nt // num_segments, num_segments, c, *x.shape[2:])
 
 
-def _shift_in_place(x: torch.Tensor, num_segments: int, fold: int
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Apply :func:`temporal_shift` to ``x`` in place; return the two slabs it overwrote.
+def _shift_in_place(x: torch.Tensor, num_segments: int, fold: int) -> tuple:
+    """Apply :func:`temporal_shift` to ``x`` in place; return what :func:`_unshift_in_place`
+    needs to undo it exactly.
 
-    Moves only the 2/``shift_div`` of the channels that shift (frame by frame, so no copy
-    overlaps itself) instead of writing a whole new tensor; :func:`_unshift_in_place` undoes it.
+    Only the 2/``shift_div`` of the channels that move are touched, instead of writing a whole
+    new tensor. Large maps move frame by frame (no copy overlaps itself, nothing is copied
+    aside but the two boundary frames); small ones copy both slabs aside in one op first.
     """
-    fwd, bwd = _slabs(x, num_segments, fold)
-    saved = fwd[0].clone(), bwd[-1].clone()
+    v = _slab_view(x, num_segments)
+    if 2 * fold * v[0, 0, 0].numel() * x.shape[0] < _FRAMEWISE_MIN_ELEMENTS:
+        saved = v[:, :, :2 * fold].clone()
+        v[:, :-1, :fold].copy_(saved[:, 1:, :fold])
+        v[:, -1, :fold].zero_()
+        v[:, 1:, fold:2 * fold].copy_(saved[:, :-1, fold:])
+        v[:, 0, fold:2 * fold].zero_()
+        return ("aside", saved)
+    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
+    first, last = fwd[0].clone(), bwd[-1].clone()
     for t in range(num_segments - 1):
         fwd[t].copy_(fwd[t + 1])
     fwd[-1].zero_()
     for t in range(num_segments - 1, 0, -1):
         bwd[t].copy_(bwd[t - 1])
     bwd[0].zero_()
-    return saved
+    return ("framewise", first, last)
 
 
-def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int,
-                      saved: tuple[torch.Tensor, torch.Tensor]) -> None:
+def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int, saved: tuple) -> None:
     """Restore ``x`` bit for bit after :func:`_shift_in_place`."""
-    fwd, bwd = _slabs(x, num_segments, fold)
+    v = _slab_view(x, num_segments)
+    if saved[0] == "aside":
+        v[:, :, :2 * fold].copy_(saved[1])
+        return
+    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
     for t in range(num_segments - 1, 0, -1):
         fwd[t].copy_(fwd[t - 1])
-    fwd[0].copy_(saved[0])
+    fwd[0].copy_(saved[1])
     for t in range(num_segments - 1):
         bwd[t].copy_(bwd[t + 1])
-    bwd[-1].copy_(saved[1])
+    bwd[-1].copy_(saved[2])
 
 
 def _reads_input_only(net: nn.Module) -> bool:
