@@ -129,3 +129,17 @@ def test_bad_inputs():
         FusedConv2d(nn.Conv2d(2, 2, 1), act="gelu")
     with pytest.raises(ValueError, match="2D conv"):
         FoldedConv3d(nn.Conv3d(2, 2, 3))
+
+
+def test_idempotent_and_segment_aware():
+    torch.manual_seed(3)
+    model = videozoo.create_model("tsm_r50", num_classes=4).eval()
+    seeded_bn_stats(model)
+    fast = videozoo.optimize_for_inference(model)
+    again = videozoo.optimize_for_inference(fast)
+    with torch.no_grad():
+        for t in (4, 8):  # the shift follows the input's T after the rewrite too
+            x = torch.randn(1, 3, t, 32, 32)
+            ref = model(x)
+            assert close(ref, fast(x)) < TOL
+            assert torch.equal(fast(x), again(x))
