@@ -143,3 +143,19 @@ def test_idempotent_and_segment_aware():
             ref = model(x)
             assert close(ref, fast(x)) < TOL
             assert torch.equal(fast(x), again(x))
+
+
+def test_wide_conv_takes_the_gemm_path():
+    torch.manual_seed(4)
+    conv = nn.Conv2d(1024, 16, 3, stride=2, padding=1, bias=False)
+    bn = nn.BatchNorm2d(16)
+    seeded_bn_stats(bn)
+    bn.eval()
+    fused = FusedConv2d(conv, bn, "relu")
+    assert fused.use_gemm and not FusedConv2d(nn.Conv2d(512, 8, 3)).use_gemm
+    x = torch.randn(2, 1024, 9, 7)
+    with torch.no_grad():
+        ref = bn(conv(x)).relu()
+        assert close(ref, fused(x)) < 1e-5
+        with_residual = fused(x, torch.ones_like(ref))
+        assert close((bn(conv(x)) + 1).relu(), with_residual) < 1e-5

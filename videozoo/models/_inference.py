@@ -5,6 +5,8 @@
 - every BatchNorm that follows a conv is folded into the conv's weight and bias;
 - the ReLU / ReLU6 after a conv, and a ResNet bottleneck's residual add + ReLU, run inside the
   conv (oneDNN post-ops, ``torch.ops.mkldnn._convolution_pointwise``, where this torch has it);
+- convs with a very wide reduction (in_channels * kh * kw >= 8192: TPN's spatial
+  modulation) run as im2col + one GEMM, which oneDNN's conv kernels are slower than here;
 - 2D models run channels_last; the 3D convs of SlowOnly and of the TPN neck whose kernels are
   (1, k, k) or (k, 1, 1) run as 2D convs on zero-copy views of a channels_last_3d tensor
   (PyTorch's CPU Conv3d path is several times slower for these shapes);
@@ -32,6 +34,7 @@ from .layers import TemporalShift
 __all__ = ["FusedConv2d", "FoldedConv3d", "optimize_for_inference"]
 
 _ACTS = ("none", "relu", "relu6")
+_GEMM_MIN_REDUCTION = 8192  # in_channels * kh * kw from which a conv runs as im2col + GEMM
 CL3D = torch.channels_last_3d
 
 
@@ -119,6 +122,23 @@ class FusedConv2d(nn.Conv2d):
             else:
                 self.bias.copy_(bias)
         self.act = act
+        kh, kw = self.kernel_size
+        # oneDNN picks a slow kernel for wide convs on small maps (TPN's 1024->2048 (1,3,3)
+        # stride-2 spatial modulation runs ~2x slower than one GEMM); those go through im2col.
+        self.use_gemm = (self.groups == 1 and (kh, kw) != (1, 1) and tuple(self.dilation) == (1, 1)
+                         and self.in_channels * kh * kw >= _GEMM_MIN_REDUCTION)
+
+    def _gemm(self, x: torch.Tensor) -> torch.Tensor:
+        """The conv as one matrix product over (kh, kw, C) patches of a channels_last input."""
+        n, c, h, w = x.shape
+        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
+        oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+        xp = F.pad(x, (pw, pw, ph, ph)).permute(0, 2, 3, 1)  # (N, H, W, C)
+        cols = torch.stack([xp[:, i:i + sh * (oh - 1) + 1:sh, j:j + sw * (ow - 1) + 1:sw]
+                            for i in range(kh) for j in range(kw)], 3)
+        weight = self.weight.permute(0, 2, 3, 1).reshape(self.out_channels, -1)
+        y = torch.addmm(self.bias, cols.reshape(n * oh * ow, -1), weight.t())
+        return y.view(n, oh, ow, self.out_channels).permute(0, 3, 1, 2)
 
     def _fast(self, x: torch.Tensor, residual: Optional[torch.Tensor]) -> bool:
         if torch.is_grad_enabled() or x.device.type != "cpu" or x.dtype != torch.float32:
@@ -134,6 +154,9 @@ class FusedConv2d(nn.Conv2d):
             w = self.weight.contiguous(memory_format=cl)
             args = (list(self.padding), list(self.stride), list(self.dilation), self.groups)
             op = torch.ops.mkldnn._convolution_pointwise
+            if self.use_gemm:
+                y = self._gemm(x)
+                return _apply_act(y if residual is None else y.add_(residual), self.act)
             if residual is None:
                 if self.act == "relu6":
                     return op(x, w, self.bias, *args, "hardtanh", [0.0, 6.0], "")
