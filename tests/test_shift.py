@@ -163,3 +163,12 @@ def test_hooked_conv_keeps_the_shifted_input():
     with torch.no_grad():
         TemporalShift(conv)(x)
     assert torch.equal(seen["x"], reference_shift(x, 8))
+
+
+def test_inference_tensor_under_no_grad():
+    with torch.inference_mode():
+        x = torch.randn(8, 16, 3, 3)
+    conv = nn.Conv2d(16, 4, 1)
+    with torch.no_grad():
+        out = TemporalShift(conv)(x)  # writing x here would raise; it falls back
+        assert torch.equal(out, conv(reference_shift(x, 8)))

@@ -104,6 +104,8 @@ def _can_shift_in_place(x: torch.Tensor, net: nn.Module) -> bool:
         return False
     if torch.compiler.is_compiling():
         return False
+    if x.is_inference() and not torch.is_inference_mode_enabled():
+        return False  # inference tensors may only be written inside inference_mode
     if net._forward_pre_hooks or net._forward_hooks or _global_hooks():
         return False  # a hook may keep the conv's input: it must stay the shifted tensor
     dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
