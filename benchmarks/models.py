@@ -3,28 +3,30 @@
 For every registered architecture: median forward time of one view (B=1, T=8 frames at 224x224,
 ``torch.no_grad``, eval mode). For every model that contains ``TemporalShift`` modules, the same
 model with the shifts removed (each ``TemporalShift`` replaced by the module it wraps: identical
-weights, identical B*T frames, no shift) is timed in the same run, interleaved run by run with the
-shifted one, and the ratio shifted / plain is reported (median of the paired ratios, so load that
-drifts during the run cancels out).
+weights, identical B*T frames, no shift) is timed in the same run, interleaved round by round with
+the shifted one, and the ratio shifted / plain is reported as min/median/max of the paired
+rounds (load that drifts during the run cancels out). Target (issue 13): median <= 1.03 at 1 and
+2 threads for tsm_r50, tsm_r101, tsm_mobilenetv2 and tsm_mobileone_s4.
 
 Also times ``temporal_shift`` itself on layer-1/layer-4 sized feature maps against the two ways
 of writing it that MMAction2 and a naive port use (``torch.cat`` of zero-padded slices, and a
 zero-filled buffer with slice copies).
 
     python benchmarks/models.py [--repeats 7] [--size 224] [--frames 8] [--archs tsm_r50,tsn_r50]
+        [--threads 1,2] [--out FILE_OR_DIR]
 
-Times are process CPU seconds with one torch thread by default (stable on a shared machine; wall
-seconds are recorded too). Writes ``benchmarks/results/models.json``. Absolute times are
-machine-dependent; compare ratios.
+With one torch thread times are process CPU seconds (stable on a shared machine); with more,
+wall seconds. Writes ``~/.cache/videozoo/benchmarks/models.json`` (outside the checkout;
+``--out`` to choose). Absolute times are machine-dependent; compare ratios.
 """
 from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -35,7 +37,10 @@ import videozoo
 from videozoo.models import layers
 from videozoo.models.layers import TemporalShift, temporal_shift
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import fmt, out_path, paired_ratios, write_json  # noqa: E402
+
+SHIFT_TARGETS = ("tsm_r50", "tsm_r101", "tsm_mobilenetv2", "tsm_mobileone_s4")
 
 
 def strip_shifts(model: nn.Module) -> nn.Module:
@@ -49,59 +54,74 @@ def strip_shifts(model: nn.Module) -> nn.Module:
     return plain
 
 
-def time_once(fn, *args) -> float:
-    """Process CPU seconds of one call: with one torch thread this is the call's own compute,
-    insensitive to other processes competing for the cores (wall time is reported too)."""
-    start = time.process_time()
+def time_once(fn, *args, clock=time.process_time) -> float:
+    """Seconds of one call on ``clock``: process CPU time by default (with one torch thread,
+    the call's own compute, insensitive to other processes competing for the cores)."""
+    start = clock()
     fn(*args)
-    return time.process_time() - start
+    return clock() - start
 
 
 def shift_cpu_seconds(model: nn.Module, x: torch.Tensor) -> float:
-    """CPU seconds spent inside ``temporal_shift`` during one forward (the shift's own cost,
-    measured directly: a noise-free complement to the shifted/plain ratio)."""
+    """CPU seconds spent shifting during one forward (``temporal_shift`` and the in-place
+    shift / restore of inference mode): the shift's own cost, measured directly, a noise-free
+    complement to the shifted/plain ratio."""
     spent = [0.0]
-    original = layers.temporal_shift
+    names = ("temporal_shift", "_shift_in_place", "_unshift_in_place")
+    originals = {n: getattr(layers, n) for n in names}
 
-    def timed(*args, **kwargs):
-        start = time.process_time()
-        out = original(*args, **kwargs)
-        spent[0] += time.process_time() - start
-        return out
+    def timed(fn):
+        def run(*args, **kwargs):
+            start = time.process_time()
+            out = fn(*args, **kwargs)
+            spent[0] += time.process_time() - start
+            return out
+        return run
 
-    layers.temporal_shift = timed  # TemporalShift.forward looks the function up at call time
+    for n in names:  # TemporalShift.forward looks the functions up at call time
+        setattr(layers, n, timed(originals[n]))
     try:
         model(x)
     finally:
-        layers.temporal_shift = original
+        for n in names:
+            setattr(layers, n, originals[n])
     return spent[0]
 
 
 def bench_arch(arch: str, frames: int, size: int, repeats: int) -> dict:
     model = videozoo.create_model(arch).eval()
+    if arch == "tsm_mobileone_s4":
+        frames = max(frames, 16)  # its 1x1x16 protocol (shift groups of 8)
     x = torch.randn(1, model.in_chans, frames, size, size)
     has_shift = any(isinstance(m, TemporalShift) for m in model.modules())
     plain = strip_shifts(model) if has_shift else None
+    clock = time.process_time if torch.get_num_threads() == 1 else time.perf_counter
     with torch.no_grad():
         model(x)  # warm-up (allocator, oneDNN primitive caches)
         if plain is not None:
             plain(x)
         times, plain_times, walls = [], [], []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            times.append(time_once(model, x))
-            walls.append(time.perf_counter() - start)
-            if plain is not None:
-                plain_times.append(time_once(plain, x))
-    row = {"arch": arch, "input": list(x.shape), "median_s": statistics.median(times),
+        for r in range(repeats):
+            pair = [("shifted", model), ("plain", plain)] if plain is not None \
+                else [("shifted", model)]
+            for name, m in (pair if r % 2 == 0 else pair[::-1]):  # alternate who goes first
+                start = time.perf_counter()
+                t = time_once(m, x, clock=clock)
+                if name == "shifted":
+                    times.append(t)
+                    walls.append(time.perf_counter() - start)
+                else:
+                    plain_times.append(t)
+    row = {"arch": arch, "input": list(x.shape), "clock": "cpu" if clock is time.process_time
+           else "wall", "median_s": statistics.median(times),
            "median_wall_s": statistics.median(walls), "times_s": times}
     if plain is not None:
-        ratios = [a / b for a, b in zip(times, plain_times)]
+        ratios = paired_ratios(times, plain_times)
         with torch.no_grad():
             shift_s = statistics.median(shift_cpu_seconds(model, x) for _ in range(3))
         row.update(plain_median_s=statistics.median(plain_times), plain_times_s=plain_times,
-                   shift_ratio=statistics.median(ratios), shift_cpu_s=shift_s,
-                   shift_share=shift_s / row["median_s"])
+                   shift_ratio=ratios["median"], shift_ratio_stats=ratios,
+                   shift_cpu_s=shift_s, shift_share=shift_s / row["median_s"])
     return row
 
 
@@ -154,49 +174,67 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=224)
     ap.add_argument("--frames", type=int, default=8)
     ap.add_argument("--archs", default="", help="comma-separated; default: every architecture")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads (default 1: CPU-time figures stay stable on a shared "
-                         "machine; 0 keeps torch's default)")
-    ap.add_argument("--out", default=str(HERE / "results" / "models.json"))
+    ap.add_argument("--threads", default="1",
+                    help="comma-separated torch thread counts, e.g. 1,2 (default 1: CPU-time "
+                         "figures stay stable on a shared machine; 0 keeps torch's default)")
+    ap.add_argument("--skip-shift-alone", action="store_true",
+                    help="skip timing temporal_shift on its own")
+    ap.add_argument("--out", default=None,
+                    help="result file or folder (default ~/.cache/videozoo/benchmarks)")
     args = ap.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     archs = [a for a in args.archs.split(",") if a] or videozoo.list_architectures()
+    thread_counts = [int(n) for n in args.threads.split(",") if n]
 
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus")
-    print("median CPU seconds per forward of one view (B=1, "
-          f"T={args.frames}, {args.size}x{args.size}); wall seconds in brackets")
-    print("ratio = shifted / no-shift (paired runs); shift % = CPU time inside temporal_shift")
-    print(f"{'architecture':32s} {'cpu s':>7s} {'(wall s)':>9s} {'no-shift s':>10s} "
-          f"{'ratio':>6s} {'shift %':>7s}")
+    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.1f}")
+    print("median seconds per forward of one view (B=1, "
+          f"T={args.frames}, {args.size}x{args.size}; 1 thread: CPU s, else wall s)")
+    print("shift ratio = shifted / no-shift, paired rounds, min/median/max (target median <= "
+          "1.03); shift % = CPU time inside temporal_shift")
     rows = []
-    for arch in archs:
-        row = bench_arch(arch, args.frames, args.size, args.repeats)
-        rows.append(row)
-        plain = f"{row['plain_median_s']:10.3f}" if "shift_ratio" in row else f"{'-':>10s}"
-        ratio = f"{row['shift_ratio']:6.3f}" if "shift_ratio" in row else f"{'-':>6s}"
-        share = f"{100 * row['shift_share']:7.2f}" if "shift_share" in row else f"{'-':>7s}"
-        wall = f"({row['median_wall_s']:.3f})"
-        print(f"{arch:32s} {row['median_s']:7.3f} {wall:>9s} {plain} {ratio} {share}",
-              flush=True)
+    for n in thread_counts:
+        if n:
+            torch.set_num_threads(n)
+        print(f"\n{torch.get_num_threads()} thread(s)")
+        print(f"{'architecture':32s} {'s':>7s} {'(wall s)':>9s} {'no-shift s':>10s} "
+              f"{'shift ratio min/med/max':>24s} {'shift %':>7s}")
+        for arch in archs:
+            row = bench_arch(arch, args.frames, args.size, args.repeats)
+            row["threads"] = torch.get_num_threads()
+            rows.append(row)
+            has = "shift_ratio" in row
+            plain = f"{row['plain_median_s']:10.3f}" if has else f"{'-':>10s}"
+            ratio = f"{fmt(row['shift_ratio_stats']):>24s}" if has else f"{'-':>24s}"
+            share = f"{100 * row['shift_share']:7.2f}" if has else f"{'-':>7s}"
+            wall = f"({row['median_wall_s']:.3f})"
+            print(f"{arch:32s} {row['median_s']:7.3f} {wall:>9s} {plain} {ratio} {share}",
+                  flush=True)
 
-    print("\ntemporal_shift alone (T=8, shift_div=8), median CPU ms; ratio to videozoo's")
-    shift_rows = bench_shift(args.repeats)
-    for r in shift_rows:
-        cells = ", ".join(f"{k} {v:.2f} ({r['vs_videozoo'][k]:.2f}x)"
-                          for k, v in r["median_ms"].items())
-        print(f"  {tuple(r['shape'])}: {cells}")
+    targets = [r for r in rows if r["arch"] in SHIFT_TARGETS and "shift_ratio" in r]
+    if targets:
+        print("\nshift target (median <= 1.03):")
+        for r in targets:
+            verdict = "ok" if r["shift_ratio"] <= 1.03 else "ABOVE"
+            print(f"  {r['arch']:20s} {r['threads']} thr  {fmt(r['shift_ratio_stats'])}  "
+                  f"{verdict}")
 
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-           "cpu_count": os.cpu_count(), "machine": platform.machine(),
+    shift_rows = []
+    if not args.skip_shift_alone:
+        torch.set_num_threads(thread_counts[0] or torch.get_num_threads())
+        print("\ntemporal_shift alone (T=8, shift_div=8), median CPU ms; ratio to videozoo's")
+        shift_rows = bench_shift(args.repeats)
+        for r in shift_rows:
+            cells = ", ".join(f"{k} {v:.2f} ({r['vs_videozoo'][k]:.2f}x)"
+                              for k, v in r["median_ms"].items())
+            print(f"  {tuple(r['shape'])}: {cells}")
+
+    out = {"torch": torch.__version__, "cpu_count": os.cpu_count(),
+           "machine": platform.machine(), "loadavg": os.getloadavg(),
            "settings": {"repeats": args.repeats, "size": args.size, "frames": args.frames,
-                        "batch": 1},
+                        "batch": 1, "threads": thread_counts},
            "models": rows, "temporal_shift": shift_rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(out, f, indent=1)
-    print(f"\nsaved {args.out}")
+    path = write_json(out_path(args.out, "models.json"), out)
+    print(f"\nsaved {path}")
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from .evaluation import (
     metrics,  # noqa: F401  (videozoo.metrics.top_k_accuracy, ...)
 )
 from .flops import count_flops, count_params, format_count
+from .models._inference import optimize_for_inference
 from .training import (
     classification_loss,
     lr_scheduler,
@@ -59,6 +60,7 @@ __all__ = [
     "load_mmaction_config",
     "download_weights",
     "create_model",
+    "optimize_for_inference",
     "count_flops",
     "count_params",
     "format_count",

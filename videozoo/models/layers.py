@@ -37,12 +37,98 @@ def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> to
     return out.view(nt, c, h, w)
 
 
+# Below this many moved elements, copying the two slabs aside in one op beats moving them frame
+# by frame (fewer ops, more bytes); above it memory traffic dominates and the per-frame moves win.
+_FRAMEWISE_MIN_ELEMENTS = 1 << 17
+
+
+def _slab_view(x: torch.Tensor, num_segments: int) -> torch.Tensor:
+    nt, c = x.shape[:2]
+    return x.view(nt // num_segments, num_segments, c, *x.shape[2:])
+
+
+def _shift_in_place(x: torch.Tensor, num_segments: int, fold: int) -> tuple:
+    """Apply :func:`temporal_shift` to ``x`` in place; return what :func:`_unshift_in_place`
+    needs to undo it exactly.
+
+    Only the 2/``shift_div`` of the channels that move are touched, instead of writing a whole
+    new tensor. Large maps move frame by frame (no copy overlaps itself, nothing is copied
+    aside but the two boundary frames); small ones copy both slabs aside in one op first.
+    """
+    v = _slab_view(x, num_segments)
+    if 2 * fold * v[0, 0, 0].numel() * x.shape[0] < _FRAMEWISE_MIN_ELEMENTS:
+        saved = v[:, :, :2 * fold].clone()
+        v[:, :-1, :fold].copy_(saved[:, 1:, :fold])
+        v[:, -1, :fold].zero_()
+        v[:, 1:, fold:2 * fold].copy_(saved[:, :-1, fold:])
+        v[:, 0, fold:2 * fold].zero_()
+        return ("aside", saved)
+    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
+    first, last = fwd[0].clone(), bwd[-1].clone()
+    for t in range(num_segments - 1):
+        fwd[t].copy_(fwd[t + 1])
+    fwd[-1].zero_()
+    for t in range(num_segments - 1, 0, -1):
+        bwd[t].copy_(bwd[t - 1])
+    bwd[0].zero_()
+    return ("framewise", first, last)
+
+
+def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int, saved: tuple) -> None:
+    """Restore ``x`` bit for bit after :func:`_shift_in_place`."""
+    v = _slab_view(x, num_segments)
+    if saved[0] == "aside":
+        v[:, :, :2 * fold].copy_(saved[1])
+        return
+    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
+    for t in range(num_segments - 1, 0, -1):
+        fwd[t].copy_(fwd[t - 1])
+    fwd[0].copy_(saved[1])
+    for t in range(num_segments - 1):
+        bwd[t].copy_(bwd[t + 1])
+    bwd[-1].copy_(saved[2])
+
+
+def _reads_input_only(net: nn.Module) -> bool:
+    """Modules known to leave their input untouched and to return a new tensor."""
+    from timm.models.byobnet import MobileOneBlock  # imported late: only the mobile TSM needs it
+
+    return isinstance(net, (nn.Conv2d, MobileOneBlock))
+
+
+def _can_shift_in_place(x: torch.Tensor, net: nn.Module) -> bool:
+    """Inference-only fast path: no autograd graph can hold ``x``, no tracer sees the
+    mutation, no hook can keep a reference to the shifted input, ``x`` is dense (no
+    overlapping views), and ``net`` only reads it."""
+    if torch.is_grad_enabled() or torch.jit.is_scripting() or torch.jit.is_tracing():
+        return False
+    if torch.compiler.is_compiling():
+        return False
+    if x.is_inference() and not torch.is_inference_mode_enabled():
+        return False  # inference tensors may only be written inside inference_mode
+    if net._forward_pre_hooks or net._forward_hooks or _global_hooks():
+        return False  # a hook may keep the conv's input: it must stay the shifted tensor
+    dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
+    return dense and _reads_input_only(net)
+
+
+def _global_hooks() -> bool:
+    from torch.nn.modules import module as _module
+
+    return bool(_module._global_forward_pre_hooks or _module._global_forward_hooks)
+
+
 class TemporalShift(nn.Module):
     """Shift channels in time, then run the wrapped module (MMAction2's ``TemporalShift``).
 
     ``num_segments`` is the number of frames per view. The recognizer sets it from the input
     before every forward unless ``fixed_segments`` pins it (MobileOne-S4 1x1x16 shifts in groups
     of 8 while its head averages 16 frames, exactly as MMAction2's config does).
+
+    Without autograd (``torch.no_grad`` / ``torch.inference_mode``), when ``net`` is a conv or a
+    MobileOne block, the shift is done in place on the input and undone after ``net`` has run:
+    the same numbers, no new tensor and a quarter of the copying. With autograd, under
+    ``torch.compile`` / TorchScript, or for any other ``net``, :func:`temporal_shift` is used.
     """
 
     segment_aware = True  # set_num_segments updates num_segments
@@ -55,7 +141,17 @@ class TemporalShift(nn.Module):
         self.num_segments = fixed_segments or 8
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(temporal_shift(x, self.num_segments, self.shift_div))
+        fold = x.shape[1] // self.shift_div if x.dim() == 4 else 0
+        if fold == 0 or x.shape[0] % self.num_segments or not _can_shift_in_place(x, self.net):
+            return self.net(temporal_shift(x, self.num_segments, self.shift_div))
+        # Inference: shift the input in place, run the conv, put the input back. The conv sees
+        # exactly the tensor temporal_shift would build, and the residual branch (which holds
+        # the same input) sees it unshifted again, at a quarter of the memory traffic.
+        saved = _shift_in_place(x, self.num_segments, fold)
+        try:
+            return self.net(x)
+        finally:
+            _unshift_in_place(x, self.num_segments, fold, saved)
 
     def extra_repr(self) -> str:
         fixed = f", fixed_segments={self.fixed_segments}" if self.fixed_segments else ""
