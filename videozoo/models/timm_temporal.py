@@ -169,7 +169,9 @@ class TimmTemporal(VideoRecognizer):
             self.shift_div = check_positive_int(shift_div, "shift_div")
             self.shift_paths = insert_residual_shifts(self.backbone, backbone, shift_div,
                                                          self.num_segments)
-        self.num_features = self.backbone.num_features
+        # the width of timm's pre-logits (MobileNetV3: after its post-pool conv_head)
+        self.num_features = (getattr(self.backbone, "head_hidden_size", None)
+                             or self.backbone.num_features)
         if dropout is None:
             dropout = 0.5 if kind == "tsm" else 0.4
         self.head = ConsensusHead(self.num_features, num_classes,
