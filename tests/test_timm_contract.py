@@ -237,3 +237,21 @@ def test_bad_model_names():
         videozoo.create_model("tsm_not_a_model_anywhere")
     with pytest.raises(ValueError, match="unknown keyword argument 'bogus'.*accepts: .*num_segments"):
         videozoo.create_model("tsm_mobilenetv2", bogus=1)
+
+
+def test_num_classes_zero_from_a_checkpoint_gives_its_pooled_features(tmp_path):
+    import warnings
+
+    full = built("tsm_mobilenetv2")
+    path = tmp_path / "model.safetensors"
+    save_file({k: v.contiguous() for k, v in full.state_dict().items()}, str(path),
+              metadata={"architecture": "tsm_mobilenetv2"})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # removing the classifier is no fine-tuning reset
+        feats = videozoo.create_model("tsm_mobilenetv2", checkpoint_path=path,
+                                      num_classes=0).eval()
+    x = make_input(full, "tsm_mobilenetv2")
+    with torch.no_grad():
+        expected = full.forward_head(full.forward_features(x), pre_logits=True)
+        torch.testing.assert_close(feats(x), expected)
+    assert feats.pretrained_cfg["num_classes"] == 0

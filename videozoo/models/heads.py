@@ -5,6 +5,8 @@ Both take backbone features ``(B, T, C, h, w)`` (one view of T frames per batch 
 - ``TSNHead`` averages the pooled *features* over all T frames, then applies one FC.
 - ``TSMHead`` applies the FC to every frame, then averages the *logits* over the T frames.
 
+With ``num_classes=0`` the FC is an ``nn.Identity`` and both return the pooled features.
+
 The two are equal in exact arithmetic at eval time; the order is kept so float32 results match
 MMAction2's to round-off, and so training-time dropout acts where MMAction2's does.
 """

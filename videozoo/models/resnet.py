@@ -61,6 +61,7 @@ __all__ = [
     "create_resnet_backbone",
     "export_mmaction_resnet_state_dict",
     "mmaction_resnet_key_to_videozoo",
+    "resnet_stage_info",
     "shifted_blocks",
     "videozoo_resnet_key_to_mmaction",
 ]

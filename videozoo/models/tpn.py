@@ -384,7 +384,8 @@ class TPNRecognizer(VideoRecognizer):
 
 
 class TPNSlowOnly(TPNRecognizer):
-    """TPN on a ResNet3d-SlowOnly backbone: the clip goes through 3D convolutions whole."""
+    """TPN on a ResNet3d-SlowOnly backbone: the clip goes through 3D convolutions whole
+    (``num_segments`` is accepted and recorded; nothing in the network depends on it)."""
 
     is_3d = True
 
@@ -423,7 +424,8 @@ class TPNSlowOnly(TPNRecognizer):
 class TPNTSM(TPNRecognizer):
     """TPN on a ResNet-50 TSM backbone: 2D convolutions with temporal shifts on the B*T frames;
     C3 and C4 are folded back to (B, C, T, h, w) before the neck (MMAction2's ``fcn_test``
-    reshape with ``num_segs`` = frames per view). The shift groups the T frames of each view."""
+    reshape with ``num_segs`` = frames per view). The shift groups the T frames of each view,
+    or ``num_segments`` frames when given (MMAction2's backbone ``num_segments``)."""
 
     is_3d = False
 
