@@ -145,6 +145,8 @@ def create_model(
             f"{arch} accepts: {known}") from None
     if entry is None and arch != model_name:  # a dynamic tsm_/tsn_<timm name>
         model.pretrained_cfg["architecture"] = model_name
+    if "num_classes" in model.pretrained_cfg:  # after a reset, the head's count, not the file's
+        model.pretrained_cfg["num_classes"] = model.num_classes
     if features_only:
         model.as_feature_extractor(out_indices)
     return model
