@@ -122,13 +122,27 @@ class VideoRecognizer(nn.Module):
         return self.pretrained_cfg
 
     # -- per-stage features ---------------------------------------------------------------------
+    def _timm_backbone(self) -> Optional[nn.Module]:
+        bb = getattr(self, "backbone", None)
+        ok = bb is not None and hasattr(bb, "forward_intermediates") and hasattr(bb, "feature_info")
+        return bb if ok else None
+
     def stage_info(self) -> list[dict[str, Any]]:
-        """One dict per backbone stage: ``num_chs``, ``reduction`` (spatial), ``module``."""
-        raise NotImplementedError(f"{type(self).__name__} does not describe its stages")
+        """One dict per backbone stage: ``num_chs``, ``reduction`` (spatial), ``module``.
+        Default: a timm ``self.backbone``'s own ``feature_info``."""
+        bb = self._timm_backbone()
+        if bb is None:
+            raise NotImplementedError(f"{type(self).__name__} does not describe its stages")
+        return [dict(d, module=f"backbone.{d['module']}") for d in bb.feature_info]
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every stage's output: on (B*T, C, H, W) frames for 2D families, on the clip for 3D."""
-        raise NotImplementedError(f"{type(self).__name__} does not expose its stages")
+        """Every stage's output: on (B*T, C, H, W) frames for 2D families, on the clip for 3D.
+        Default: a timm ``self.backbone``'s ``forward_intermediates``."""
+        bb = self._timm_backbone()
+        if bb is None:
+            raise NotImplementedError(f"{type(self).__name__} does not expose its stages")
+        n = len(bb.feature_info)
+        return list(bb.forward_intermediates(x, indices=n, intermediates_only=True))
 
     @property
     def feature_info(self) -> Union[FeatureInfo, list[dict[str, Any]]]:

@@ -203,12 +203,7 @@ class TimmTemporal(VideoRecognizer):
         pooled = self.backbone.forward_head(x.flatten(0, 1), pre_logits=True)
         return self.head(pooled.reshape(b, t, -1), pre_logits=pre_logits)
 
-    def stage_info(self) -> list[dict[str, Any]]:
-        return [dict(d, module=f"backbone.{d['module']}") for d in self.backbone.feature_info]
-
-    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
-        n = len(self.backbone.feature_info)
-        return list(self.backbone.forward_intermediates(x, indices=n, intermediates_only=True))
+    # stage_info / stage_maps: VideoRecognizer's defaults for a timm ``self.backbone``
 
     # -- MMAction2 layout (1.x ``backbone=dict(type='timm.<name>')``) ---------------------------
     def _shift_prefixes(self) -> list[str]:
