@@ -112,7 +112,7 @@ def build_model(
         load_state_dict_strict(model, to_model_state_dict(model, state_dict), source or "")
 
     if requested is not None and requested != build_classes:
-        if state_dict is not None:
+        if state_dict is not None and requested != 0:  # 0: classifiers removed, features out
             warnings.warn(
                 f"{arch}: the weights have {build_classes} classes; every classifier is "
                 f"re-initialised for num_classes={requested} (fine-tuning).",

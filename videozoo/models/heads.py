@@ -5,6 +5,8 @@ Both take backbone features ``(B, T, C, h, w)`` (one view of T frames per batch 
 - ``TSNHead`` averages the pooled *features* over all T frames, then applies one FC.
 - ``TSMHead`` applies the FC to every frame, then averages the *logits* over the T frames.
 
+With ``num_classes=0`` the FC is an ``nn.Identity`` and both return the pooled features.
+
 The two are equal in exact arithmetic at eval time; the order is kept so float32 results match
 MMAction2's to round-off, and so training-time dropout acts where MMAction2's does.
 """
@@ -13,16 +15,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .base import normal_init_linear
+from .base import make_classifier
 
 
 class TSNHead(nn.Module):
     def __init__(self, num_features: int, num_classes: int, dropout: float = 0.4,
                  init_std: float = 0.01):
         super().__init__()
+        self.in_features = num_features
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(num_features, num_classes)
-        normal_init_linear(self.fc, init_std)
+        self.fc = make_classifier(num_features, num_classes, init_std)
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = x.mean(dim=(-2, -1)).mean(dim=1)  # spatial pool per frame, then consensus over T
@@ -34,9 +36,9 @@ class TSMHead(nn.Module):
     def __init__(self, num_features: int, num_classes: int, dropout: float = 0.5,
                  init_std: float = 0.001):
         super().__init__()
+        self.in_features = num_features
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(num_features, num_classes)
-        normal_init_linear(self.fc, init_std)
+        self.fc = make_classifier(num_features, num_classes, init_std)
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.drop(x.mean(dim=(-2, -1)))  # (B, T, C)

@@ -61,6 +61,7 @@ __all__ = [
     "create_resnet_backbone",
     "export_mmaction_resnet_state_dict",
     "mmaction_resnet_key_to_videozoo",
+    "resnet_stage_info",
     "shifted_blocks",
     "videozoo_resnet_key_to_mmaction",
 ]
@@ -286,6 +287,12 @@ def export_mmaction_resnet_state_dict(sd: Mapping[str, torch.Tensor],
     return _rename(sd, videozoo_resnet_key_to_mmaction, src_prefix, dst_prefix)
 
 
+def resnet_stage_info(backbone: ResNetBackbone, prefix: str = "backbone.") -> list[dict[str, Any]]:
+    """timm-style ``feature_info`` of the four stages (strides 4, 8, 16, 32)."""
+    return [{"num_chs": c, "reduction": 2 ** (i + 2), "module": f"{prefix}layer{i + 1}"}
+            for i, c in enumerate(backbone.stage_channels)]
+
+
 # -- recognizer --------------------------------------------------------------------------------
 class ResNetRecognizer(VideoRecognizer):
     """A ResNet frame backbone and a 2D head (``TSNHead`` or ``TSMHead``): TSN and TSM.
@@ -316,6 +323,7 @@ class ResNetRecognizer(VideoRecognizer):
         self.in_chans = in_chans
         self.num_classes = num_classes
         self.num_segments = num_segments
+        self.segments_divide_input = shift_div is not None or non_local is not None
         if init_std is not None:
             self.classifier_init_std = init_std
         self.backbone = create_resnet_backbone(
@@ -334,11 +342,14 @@ class ResNetRecognizer(VideoRecognizer):
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         self.check_input(x)
         b, t = x.shape[0], x.shape[2]
-        if self.num_segments is not None and t % self.num_segments:
-            raise ValueError(f"{type(self).__name__} was built with num_segments="
-                             f"{self.num_segments}; the input has T={t} frames, not a multiple")
         feats = self.backbone.forward_stages(self.frames(x), (3,))[0]
         return feats.reshape(b, t, *feats.shape[1:])
+
+    def stage_info(self) -> list[dict[str, Any]]:
+        return resnet_stage_info(self.backbone)
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.backbone.forward_stages(x, (0, 1, 2, 3))
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         return self.head(x, pre_logits=pre_logits)

@@ -29,8 +29,8 @@ import torch.utils.checkpoint
 from torch import nn
 
 from .._registry import register_model
-from .base import VideoRecognizer, normal_init_linear
-from .resnet import create_resnet_backbone, videozoo_resnet_key_to_mmaction
+from .base import VideoRecognizer, check_positive_int, make_classifier
+from .resnet import create_resnet_backbone, resnet_stage_info, videozoo_resnet_key_to_mmaction
 from .resnet3d import ResNet3dSlowOnly, resnet3d_key_to_mmaction
 
 __all__ = [
@@ -221,10 +221,10 @@ class TPNHead(nn.Module):
     def __init__(self, num_features: int, num_classes: int, dropout: float = 0.5,
                  init_std: float = 0.01):
         super().__init__()
+        self.in_features = num_features
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(num_features, num_classes)
-        normal_init_linear(self.fc, init_std)
+        self.fc = make_classifier(num_features, num_classes, init_std)
 
     def forward(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         x = self.drop(self.pool(x).flatten(1))
@@ -243,11 +243,11 @@ class TPNAuxHead(nn.Module):
         self.act = nn.ReLU(inplace=True)
         self.pool = nn.AdaptiveAvgPool3d(1)
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.fc = nn.Linear(in_chs * 2, num_classes)
+        self.in_features = in_chs * 2
+        self.fc = make_classifier(in_chs * 2, num_classes, init_std)
         nn.init.xavier_uniform_(self.conv.weight)
         nn.init.ones_(self.bn.weight)
         nn.init.zeros_(self.bn.bias)
-        normal_init_linear(self.fc, init_std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.act(self.bn(self.conv(x)))
@@ -298,14 +298,17 @@ class TPNRecognizer(VideoRecognizer):
     """
 
     classifier_names = ("head.fc", "aux_head.fc")
+    head_names = ("neck", "head", "aux_head")  # dropped by features_only (backbone stages)
     classifier_init_std = 0.01
     aux_loss_weight = 0.5  # MMAction2's aux_head_cfg loss_weight
 
     def __init__(self, backbone: nn.Module, num_classes: int = 400, in_chans: int = 3,
                  dropout: float = 0.5, init_std: float = 0.01,
                  aux_num_classes: Optional[int] = None,
-                 neck_kwargs: Optional[dict[str, Any]] = None):
+                 neck_kwargs: Optional[dict[str, Any]] = None,
+                 num_segments: Optional[int] = None):
         super().__init__()
+        self.num_segments = check_positive_int(num_segments, "num_segments", allow_none=True)
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.classifier_init_std = init_std
@@ -381,7 +384,8 @@ class TPNRecognizer(VideoRecognizer):
 
 
 class TPNSlowOnly(TPNRecognizer):
-    """TPN on a ResNet3d-SlowOnly backbone: the clip goes through 3D convolutions whole."""
+    """TPN on a ResNet3d-SlowOnly backbone: the clip goes through 3D convolutions whole
+    (``num_segments`` is accepted and recorded; nothing in the network depends on it)."""
 
     is_3d = True
 
@@ -395,6 +399,24 @@ class TPNSlowOnly(TPNRecognizer):
     def forward_backbone(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         return self.backbone(x)
 
+    def stage_info(self) -> list[dict[str, Any]]:
+        return [{"num_chs": 256 * 2 ** i, "reduction": 2 ** (i + 2), "module": f"backbone.layer{i + 1}"}
+                for i in range(self.backbone.num_stages)]
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every stage of the 3D backbone (its ``forward`` returns only C3 and C4)."""
+        bb = self.backbone
+        x = bb.stem(x)
+        outs = []
+        for i in range(bb.num_stages):
+            for block in getattr(bb, f"layer{i + 1}"):
+                if bb.grad_checkpointing and torch.is_grad_enabled():
+                    x = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
+                else:
+                    x = block(x)
+            outs.append(x)
+        return outs
+
     def _backbone_key_to_mmaction(self, key: str) -> str:
         return resnet3d_key_to_mmaction(key)
 
@@ -402,17 +424,27 @@ class TPNSlowOnly(TPNRecognizer):
 class TPNTSM(TPNRecognizer):
     """TPN on a ResNet-50 TSM backbone: 2D convolutions with temporal shifts on the B*T frames;
     C3 and C4 are folded back to (B, C, T, h, w) before the neck (MMAction2's ``fcn_test``
-    reshape with ``num_segs`` = frames per view). The shift groups the T frames of each view."""
+    reshape with ``num_segs`` = frames per view). The shift groups the T frames of each view,
+    or ``num_segments`` frames when given (MMAction2's backbone ``num_segments``)."""
 
     is_3d = False
 
+    segments_divide_input = True  # when num_segments pins the shift group
+
     def __init__(self, num_classes: int = 174, in_chans: int = 3, depth: int = 50,
                  shift_div: int = 8, frozen_stages: int = -1, norm_eval: bool = False,
-                 **kwargs: Any):
+                 num_segments: Optional[int] = None, **kwargs: Any):
+        num_segments = check_positive_int(num_segments, "num_segments", allow_none=True)
         backbone = create_resnet_backbone(depth, in_chans=in_chans, shift_div=shift_div,
                                           out_indices=(2, 3), frozen_stages=frozen_stages,
-                                          norm_eval=norm_eval)
-        super().__init__(backbone, num_classes, in_chans, **kwargs)
+                                          norm_eval=norm_eval, fixed_segments=num_segments)
+        super().__init__(backbone, num_classes, in_chans, num_segments=num_segments, **kwargs)
+
+    def stage_info(self) -> list[dict[str, Any]]:
+        return resnet_stage_info(self.backbone)
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.backbone.forward_stages(x, (0, 1, 2, 3))
 
     def forward_backbone(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         b, t = x.shape[0], x.shape[2]

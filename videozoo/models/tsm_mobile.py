@@ -39,7 +39,7 @@ from torch.utils.checkpoint import checkpoint
 
 from .._checkpoint import CheckpointError
 from .._registry import register_model
-from .base import VideoRecognizer
+from .base import VideoRecognizer, check_positive_int
 from .heads import TSMHead
 from .layers import TemporalShift
 
@@ -59,10 +59,34 @@ def _run_blocks(blocks: list[nn.Module], x: torch.Tensor, use_checkpoint: bool) 
     return x
 
 
+_UNSET: Any = object()  # "not given", so num_segments can stand in for shift_segments
+
+
 def _check_segments(value: Optional[int], name: str) -> Optional[int]:
-    if value is not None and (not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
-    return value
+    return check_positive_int(value, name, allow_none=True)
+
+
+def _shift_segments(shift_segments: Optional[int], num_segments: Optional[int],
+                    default: Optional[int]) -> Optional[int]:
+    """``num_segments`` is MMAction2's backbone ``num_segments``: the shift group, an alias of
+    ``shift_segments`` (the name every videozoo architecture accepts)."""
+    num_segments = _check_segments(num_segments, "num_segments")
+    if num_segments is None:
+        return default if shift_segments is _UNSET else shift_segments
+    if shift_segments is not _UNSET and shift_segments != num_segments:
+        raise ValueError(f"num_segments={num_segments} and shift_segments={shift_segments} "
+                         "disagree; they name the same thing (the shift group), pass one")
+    return num_segments
+
+
+def _tap_stages(stages: list[list[nn.Module]], x: torch.Tensor, use_checkpoint: bool
+                ) -> list[torch.Tensor]:
+    """Run groups of blocks in order and keep each group's output."""
+    outs = []
+    for blocks in stages:
+        x = _run_blocks(blocks, x, use_checkpoint)
+        outs.append(x)
+    return outs
 
 
 def _map_state_keys(keys: list[str], module_map: dict[str, str], arch: str) -> dict[str, str]:
@@ -93,6 +117,8 @@ class _MobileTSMBase(VideoRecognizer):
         self.num_classes = num_classes
         self.in_chans = in_chans
         self.shift_segments = _check_segments(shift_segments, "shift_segments")
+        self.num_segments = self.shift_segments
+        self.segments_divide_input = True
         self.pretrained_cfg = {"mean": MMACTION_MEAN, "std": MMACTION_STD, "in_chans": in_chans,
                                "num_classes": num_classes}
 
@@ -108,10 +134,8 @@ class _MobileTSMBase(VideoRecognizer):
         super().set_grad_checkpointing(enable)
         self.backbone.grad_checkpointing = enable
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, C, T, H, W) -> per-frame feature maps (B, T, C', h, w)."""
-        self.check_input(x)
-        b, _, t = x.shape[:3]
+    def check_segments(self, x: torch.Tensor) -> None:
+        t = x.shape[2]
         if self.shift_segments is not None and t % self.shift_segments:
             raise ValueError(
                 f"{type(self).__name__} shifts in groups of shift_segments={self.shift_segments} "
@@ -119,8 +143,19 @@ class _MobileTSMBase(VideoRecognizer):
                 f"input {tuple(x.shape)} (B, C, T, H, W). Pass shift_segments=None to shift over "
                 "the whole view."
             )
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, T, H, W) -> per-frame feature maps (B, T, C', h, w)."""
+        self.check_input(x)
+        b, _, t = x.shape[:3]
         feats = self.backbone(self.frames(x))
         return feats.reshape(b, t, *feats.shape[1:])
+
+    def stage_info(self) -> list[dict[str, Any]]:
+        return [dict(d, module=f"backbone.{d['module']}") for d in self.backbone.stage_info]
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return self.backbone.stage_maps(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         return self.head(x, pre_logits=pre_logits)
@@ -166,6 +201,7 @@ class MobileNetV2TSMBackbone(nn.Module):
         self.conv_head = net.conv_head
         self.bn2 = net.bn2
         self.num_features = net.num_features
+        self.stage_info = [dict(d) for d in net.feature_info]  # blocks.0/1/2/4/6
         self.grad_checkpointing = False
         for stage in self.blocks:
             for block in stage:
@@ -178,6 +214,16 @@ class MobileNetV2TSMBackbone(nn.Module):
         blocks = [block for stage in self.blocks for block in stage]
         x = _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled())
         return self.bn2(self.conv_head(x))
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Outputs of the stages timm's ``feature_info`` lists (strides 2, 4, 8, 16, 32)."""
+        taps = [int(d["module"].split(".")[1]) for d in self.stage_info]
+        groups, start = [], 0
+        for tap in taps:
+            groups.append([b for stage in self.blocks[start:tap + 1] for b in stage])
+            start = tap + 1
+        x = self.bn1(self.conv_stem(x))
+        return _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled())
 
 
 class TSMMobileNetV2(_MobileTSMBase):
@@ -193,11 +239,13 @@ class TSMMobileNetV2(_MobileTSMBase):
         is_shift: False builds the same network without shifts (MMAction2's ``is_shift``): a
             TSN-style, frame-order-blind baseline whose weights are the shifted model's (keys
             lose the shift wrapper's ``.net``).
+        num_segments: MMAction2's backbone ``num_segments``, the same as ``shift_segments``.
     """
 
     def __init__(self, num_classes: int = 400, in_chans: int = 3, dropout: float = 0.5,
-                 shift_div: int = 8, shift_segments: Optional[int] = None,
-                 is_shift: bool = True) -> None:
+                 shift_div: int = 8, shift_segments: Optional[int] = _UNSET,
+                 is_shift: bool = True, num_segments: Optional[int] = None) -> None:
+        shift_segments = _shift_segments(shift_segments, num_segments, None)
         super().__init__(num_classes, in_chans, shift_segments)
         self.is_shift = is_shift
         self.backbone = MobileNetV2TSMBackbone(in_chans, shift_div, self.shift_segments,
@@ -272,12 +320,21 @@ class MobileOneTSMBackbone(nn.Module):
                 stage[i] = TemporalShift(block, shift_div=shift_div,
                                          fixed_segments=shift_segments)
         self.num_features = net.num_features
+        # timm lists stem, stages.0-2 and final_conv (an Identity here): use stages.3 for it
+        self.stage_info = [dict(d) for d in net.feature_info]
+        self.stage_info[-1]["module"] = f"stages.{len(self.stages) - 1}"
         self.grad_checkpointing = False
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         blocks = [block for stage in self.stages for block in stage]
         return _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled())
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Stem and every stage (strides 2, 4, 8, 16, 32)."""
+        x = self.stem(x)
+        groups = [list(stage) for stage in self.stages]
+        return [x] + _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled())
 
     def reparameterize(self) -> None:
         for m in self.modules():
@@ -302,11 +359,14 @@ class TSMMobileOne(_MobileTSMBase):
             two groups of 8 while the head averages all 16 frames); None uses the input's T.
         deploy: build the fused form (one conv per block), the layout of MMAction2's deploy
             config and of checkpoints written by its ``reparameterize_model.py``.
+        num_segments: MMAction2's backbone ``num_segments``, the same as ``shift_segments``
+            (not the head's frame count: the 1x1x16 config's backbone says 8).
     """
 
     def __init__(self, num_classes: int = 400, in_chans: int = 3, dropout: float = 0.5,
-                 shift_div: int = 8, shift_segments: Optional[int] = 8,
-                 deploy: bool = False) -> None:
+                 shift_div: int = 8, shift_segments: Optional[int] = _UNSET,
+                 deploy: bool = False, num_segments: Optional[int] = None) -> None:
+        shift_segments = _shift_segments(shift_segments, num_segments, 8)
         super().__init__(num_classes, in_chans, shift_segments)
         self.backbone = MobileOneTSMBackbone(in_chans, shift_div, self.shift_segments)
         if deploy:
