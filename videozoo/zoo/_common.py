@@ -171,7 +171,13 @@ def views(spec: str, *, version: str, average: Optional[str], segments: Optional
           clip_len: int = 1, frame_interval: int = 1) -> TestProtocol:
     """A protocol from its table name: ``'efficient'``, ``'accurate'``, ``'<clips>x<crops>'``
     (CenterCrop and TenCrop at 224, ThreeCrop at 256), ``'dense <clips>x<crops>'``
-    (DenseSampleFrames: ten times the sampled clips) and ``'...@<size>'`` for another crop size."""
+    (DenseSampleFrames: ten times the sampled clips) and ``'...@<size>'`` for another crop size;
+    ``' avg=none'`` / ``' avg=prob'`` overrides the averaging and ``' as <name>'`` names it (the
+    same views under a config's later averaging, e.g. ``'1x1 as 1x1_prob'``)."""
+    spec, _, alias = spec.partition(" as ")
+    spec, _, avg = spec.partition(" avg=")
+    if avg:
+        average = None if avg == "none" else avg
     if spec in ("efficient", "accurate"):
         return (efficient if spec == "efficient" else accurate)(segments, version=version)
     dense = spec.startswith("dense ")
@@ -181,7 +187,7 @@ def views(spec: str, *, version: str, average: Optional[str], segments: Optional
     num_clips = (clips // 10 if dense else clips) * (segments or 1)
     return test(num_clips, crop, int(size) if size else (256 if crop == "three" else 224),
                 version=version, average=average, segments=segments, clip_len=clip_len,
-                frame_interval=frame_interval, dense=dense)
+                frame_interval=frame_interval, dense=dense, name=alias or None)
 
 
 # -- reported numbers -----------------------------------------------------------------------------
