@@ -1,16 +1,13 @@
 """TSM entries: the MMAction2 0.x TSM table (``000_...``, checked against the other revision
 ``002_...``) and the 1.x TSM table (``003_...``).
 
-0.x Something-Something and Jester rows report "efficient / accurate". Rows published while the
-configs tested 'efficient' (one clip x CenterCrop 224; MMAction2 switched to 'accurate',
-twice-sampled clips x ThreeCrop 256, in 28ac80cb, 2021-08-17) default to 'efficient'; the others
-to 'accurate'. Either way both are protocols, each with its own number. Kinetics rows published
-before 47b1ca9d (2020-11-27) default to ``average_clips=None`` and keep the later config as a
-named protocol (``'1x1_prob'``, ``'1x10'``, ``'10x10'``); docs/zoo_audit.md has the evidence.
+Defaults follow docs/zoo_audit.md: the protocol that produced each row's number ('efficient' for
+Something-Something rows published before 28ac80cb, 2021-08-17; raw-logit averaging before 47b1ca9d,
+2020-11-27); today's config stays a named protocol ('accurate', '1x1_prob', '1x10', '10x10').
 """
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Callable
 
 from .._pretrained import Augment, ReportedResult
 from ._common import (
@@ -66,31 +63,28 @@ ONE_CLIP_16_PUBLISHED = ("The numbers were published with 0934d5eb (2020-10-21, 
 DENSE_CENTER_CROP = ("At the checkpoint's date the config (0.x commit 5ac0587f) tested dense clips "
                      "with CenterCrop 224 (10 views, the default protocol '10x1'); the 0.x config "
                      "now uses TenCrop 224 (100 views), kept as the named protocol '10x10'.")
+RAW_AT_F076A872 = ("The config at the checkpoint's date (0.x commit f076a872) set "
+                   "average_clips=None; with one view per video that changes the scores, not the "
+                   "accuracy.")
+BASE_WITHOUT_PY = ("The config published with this checkpoint (5ac0587f, 2021-07-01) names its "
+                   "_base_ without '.py' and cannot be loaded; 28ac80cb (2021-08-17) fixed it. "
+                   "The protocol is the one of its _base_ (tsm_r50_1x1x8_50e_kinetics400_rgb at "
+                   "that date: 1 clip x CenterCrop 224, 'prob').")
 PROTOCOL_8X3_IS_TWICE_SAMPLED = ("The table's protocol reads '8 clips x 3 crop'; the config "
                                  "samples twice (two 8-frame clips) x ThreeCrop 256, i.e. 6 "
                                  "views.")
 
-def ref(top1: float, top5: Optional[float], protocol: str = "accurate") -> ReportedResult:
-    """The authors' TSM code, as the row's reference columns print it."""
-    return top(top1, top5, protocol, kind=REFERENCE, note=TSM_CODE)
+def cell(kind: str, note: str, source: str = "") -> Callable[..., ReportedResult]:
+    """A maker of one kind of extra table cell: ``(top1, top5, protocol='accurate')``."""
+    return lambda top1, top5, protocol="accurate": top(top1, top5, protocol, source, kind=kind,
+                                                       note=note)
 
 
-def h240(top1: float, top5: Optional[float], protocol: str = "accurate") -> ReportedResult:
-    """A height-240 row only the other table revision (002) has."""
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=ONLY_IN_OTHER_REVISION_H240)
-
-
-def h240_ref(top1: float, top5: Optional[float], protocol: str = "accurate") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REFERENCE, note=TSM_CODE_H240)
-
-
-def h256(top1: float, top5: Optional[float], protocol: str = "accurate") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H256)
-
-
-def h100(top1: float, top5: Optional[float], protocol: str = "accurate") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H100)
-
+ref = cell(REFERENCE, TSM_CODE)  # the authors' TSM code, as the row's reference columns print it
+h240 = cell(REVISION, ONLY_IN_OTHER_REVISION_H240, TSM_0X_OTHER)  # only the other revision has it
+h240_ref = cell(REFERENCE, TSM_CODE_H240, TSM_0X_OTHER)
+h256 = cell(REVISION, OTHER_REVISION_H256, TSM_0X_OTHER)
+h100 = cell(REVISION, OTHER_REVISION_H100, TSM_0X_OTHER)
 
 REFERENCE_K400_8F_1X1 = top(70.36, 89.49, kind=REFERENCE,
                             note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/blob/8d53d6fda40bea2f1b37a6095279c4b454d672bd/scripts/train_tsm_kinetics_rgb_8f.sh")
@@ -180,18 +174,13 @@ ENTRIES = (
           aliases=("tsm_r50_256p_1x1x8_50e_kinetics400_rgb",),
           url="tsm_r50_256p_1x1x8_50e_kinetics400_rgb/tsm_r50_256p_1x1x8_50e_kinetics400_rgb_20200726-020785e2.pth",
           log="20200725_031623", top=(70.59, 89.52), data="rawframes, short side 256",
-          notes=(("The config at the checkpoint's date (0.x commit f076a872) set "
-                 "average_clips=None; with one view per video that changes the scores, not the "
-                 "accuracy."),)),
+          notes=(RAW_AT_F076A872,)),
     entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.320p", recipe=TSM_0X_K400,
           url="{config}/{config}_20210701-68d582b4.pth", log="20210616_021451", top=(70.73, 89.81)),
     entry(name="tsm_r50_1x1x8_100e_kinetics400_rgb", recipe=TSM_0X_K400,
           url="{config}/{config}_20210701-7ff22268.pth", log="20210617_103543", top=(71.9, 90.03),
           train=dict(epochs=100, lr_milestones=(40, 80)),
-          notes=(("The config published with this checkpoint (5ac0587f, 2021-07-01) names its "
-                 "_base_ without '.py' and cannot be loaded; 28ac80cb (2021-08-17) fixed it. The "
-                 "protocol is the one of its _base_ (tsm_r50_1x1x8_50e_kinetics400_rgb at that "
-                 "date: 1 clip x CenterCrop 224, 'prob')."),)),
+          notes=(BASE_WITHOUT_PY,)),
     entry(name="tsm_r50_gpu_normalize_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
           url="{config}/{config}_20210219-bf96e6cc.pth", log="{config}_20210219",
           top=(70.48, 89.4), data="rawframes, short side 256", gpu_memory_mb=7076,

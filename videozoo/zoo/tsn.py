@@ -30,6 +30,12 @@ FLOW_CONFIGS_LATER = ("The flow configs as first published (8cb1790a, 2020-07-05
                       "cannot have produced these weights; the flow mean/std (128, 128) arrived "
                       "with 1396c3fc (2021-03-08, #693) and in_channels=10 with 3488f903 "
                       "(2021-06-12). The entry follows the weights.")
+VIDEO_DENSE_RETEST = ("The reported 70.40 / 89.12 appeared with the retest 553c59ef (2020-07-24, #50), "
+                      "when the config tested 8 dense clips (10 positions, 80 frames) with CenterCrop "
+                      "224; earlier README numbers (69.22, 70.21) came with 25 dense clips. TenCrop 224 "
+                      "arrived with fc9f4c30 (2021-09-09, #1138) without a new number. Default: 80 "
+                      "frames x CenterCrop 224 ('80x1'); '80x10' (today's config) is the named "
+                      "alternative.")
 FLOW_INPUT = ("Flow input: 5 consecutive (x, y) flow frames stacked to 10 channels, normalised "
               "(v - 128) / 128; TenCrop's mirrored crops do not invert the x component.")
 
@@ -80,6 +86,23 @@ TSN_0X_STH = _TSN.but(dataset="sthv1", data="rawframes, height 100", filename_tm
                                  lr_milestones=(20, 40),
                                  augment=Augment(crop="multiscale", flip=False), clip_grad=20.0,
                                  weight_decay=0.0005, note="SyncBN"))
+
+TSN_0X_STHV2 = TSN_0X_STH.but(dataset="sthv2", data="rawframes, height 240",
+                              filename_tmpl="img_{:05d}.jpg", section="Something-Something V2",
+                              train=dict(note=""))
+
+
+def sthv2(top1: float, top5: float, ref1: float, ref5: float) -> tuple[ReportedResult, ...]:
+    return top(top1, top5), top(ref1, ref5, kind=REFERENCE, note=TSM_CODE)
+
+
+def classes_339(commit: str, today: str) -> str:
+    return (f"The config at the checkpoint's date (commit {commit}) set num_classes=339 (a copy "
+            "of the Moments in Time value) and tested with TenCrop 224, the default protocol; "
+            "the checkpoint's classifier may have 339 outputs, of which the first 174 are the "
+            "Something-Something V2 classes (UNCONFIRMED: the file could not be opened). The 0.x "
+            f"config now has 174 classes and ThreeCrop 256, the named protocol '{today}'.")
+
 
 TSN_0X_ANET = _TSN.but(dataset="activitynet", arch_kwargs=dict(dropout=0.8), tests=("25x3",),
                        section="ActivityNet v1.3", gpu_memory_mb=5692,
@@ -195,12 +218,7 @@ ENTRIES = (
           tests=("dense 80x1", "dense 80x10", "dense 250x1"), gpu_memory_mb=21553,
           train=dict(dense=True),
           more=(readme(69.22, 88.69, "250x1", "65102f01"), readme(70.21, 89.0, "250x1", "b3e8fdf3")),
-          notes=(("The reported 70.40 / 89.12 appeared with the retest 553c59ef (2020-07-24, #50), "
-                 "when the config tested 8 dense clips (10 positions, 80 frames) with CenterCrop "
-                 "224; earlier README numbers (69.22, 70.21) came with 25 dense clips ('250x1'). "
-                 "TenCrop 224 arrived with fc9f4c30 (2021-09-09, #1138) without a new number. "
-                 "Default: 80 frames x CenterCrop 224 ('80x1'); '80x10' (today's config) is the "
-                 "named alternative."),)),
+          notes=(VIDEO_DENSE_RETEST,)),
     entry(name="tsn_r50_randomresizedcrop_340x256_1x1x3_100e_kinetics400_rgb",
           recipe=TSN_0X_K400_BENCH, url="data_benchmark/{config}/{config}_20200725-88cb325a.pth",
           log="{config}_20200725", top={"25x10": (70.11, 89.01), "25x3": (69.95, 89.02)}),
@@ -226,32 +244,15 @@ ENTRIES = (
           more=(top(13.33, 35.58, kind=REFERENCE, note=TSM_CODE),),
           notes=("The config trains on 16 segments but tests on 8 frames x CenterCrop 224.",),
           train=dict(num_clips=16, lr=0.01, augment=Augment(crop="multiscale", flip=True))),
-    entry(name="tsn_r50_1x1x8_50e_sthv2_rgb", recipe=TSN_0X_STH,
-          url="{config}/{config}_20200618-096db436.pth", log="tsn_sthv2", dataset="sthv2",
-          data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg", tests=("8x10", "8x3"),
-          more=(top(32.41, 64.05, section="Something-Something V2"),
-                top(30.32, 58.38, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
-          notes=(("The config at the checkpoint's date (commit 44a97ed8) set num_classes=339 (a "
-                 "copy of the Moments in Time value) and tested with TenCrop 224; the "
-                 "checkpoint's classifier may therefore have 339 outputs, of which the first "
-                 "174 are the Something-Something V2 classes (UNCONFIRMED: the file could not "
-                 "be opened). The 0.x config now has 174 classes and ThreeCrop 256, kept as the "
-                 "named protocol '8x3'; the default '8x10' is the protocol of the reported "
-                 "number."),),
-          train=dict(weight_decay=0.0001, batch_size="16 GPUs x 16 videos", clip_grad=40.0,
-                     note="")),
-    entry(name="tsn_r50_1x1x16_50e_sthv2_rgb", recipe=TSN_0X_STH,
-          url="{config}/{config}_20200614-b55c5700.pth", log="20200614_203248", dataset="sthv2",
-          data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg",
-          arch_kwargs=dict(dropout=0.5, init_std=0.001), tests=("16x10", "16x3"), gpu_memory_mb=5698,
-          train=dict(num_clips=16, lr=0.005, note=""),
-          more=(top(22.48, 49.08, section="Something-Something V2"),
-                top(22.5, 47.29, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
-          notes=(("The config at the checkpoint's date (commit 1a69a193) set num_classes=339 and "
-                 "tested with TenCrop 224; the checkpoint's classifier may have 339 outputs "
-                 "(UNCONFIRMED). The 0.x config now has 174 classes and ThreeCrop 256, kept as "
-                 "the named protocol '16x3'; the default '16x10' is the protocol of the reported "
-                 "number."),)),
+    entry(name="tsn_r50_1x1x8_50e_sthv2_rgb", recipe=TSN_0X_STHV2, tests=("8x10", "8x3"),
+          url="{config}/{config}_20200618-096db436.pth", log="tsn_sthv2",
+          more=sthv2(32.41, 64.05, 30.32, 58.38), notes=(classes_339("44a97ed8", "8x3"),),
+          train=dict(weight_decay=0.0001, batch_size="16 GPUs x 16 videos", clip_grad=40.0)),
+    entry(name="tsn_r50_1x1x16_50e_sthv2_rgb", recipe=TSN_0X_STHV2, tests=("16x10", "16x3"),
+          url="{config}/{config}_20200614-b55c5700.pth", log="20200614_203248",
+          arch_kwargs=dict(dropout=0.5, init_std=0.001), gpu_memory_mb=5698,
+          train=dict(num_clips=16, lr=0.005), more=sthv2(22.48, 49.08, 22.5, 47.29),
+          notes=(classes_339("1a69a193", "16x3"),)),
     entry(name="tsn_r50_1x1x6_100e_mit_rgb", recipe=_TSN,
           url="{config}/{config}_20200618-d512ab1b.pth", log="tsn_mit",
           more=(top(26.84, 51.6, section="Moments in Time"),), dataset="mit",
