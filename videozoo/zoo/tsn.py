@@ -41,9 +41,9 @@ FLOW_INPUT = ("Flow input: 5 consecutive (x, y) flow frames stacked to 10 channe
 
 
 def readme(top1: float, top5: float, protocol: str, commit: str) -> ReportedResult:
-    """A number another README revision printed for this checkpoint, under its own protocol."""
-    return top(top1, top5, protocol, kind=REVISION,
-               note=f"the README at {commit} printed this number (test protocol of its date)")
+    """A number another README revision printed, under the protocol of its day."""
+    return top(top1, top5, protocol, kind=REVISION, note=f"the README at {commit} printed this "
+               "number (test protocol of its date)")
 
 
 _TSN = Recipe(arch="tsn_r50", version="0.x", dataset="kinetics400", data="rawframes, 340x256",
@@ -87,9 +87,8 @@ TSN_0X_STH = _TSN.but(dataset="sthv1", data="rawframes, height 100", filename_tm
                                  augment=Augment(crop="multiscale", flip=False), clip_grad=20.0,
                                  weight_decay=0.0005, note="SyncBN"))
 
-TSN_0X_STHV2 = TSN_0X_STH.but(dataset="sthv2", data="rawframes, height 240",
-                              filename_tmpl="img_{:05d}.jpg", section="Something-Something V2",
-                              train=dict(note=""))
+TSN_0X_STHV2 = TSN_0X_STH.but(dataset="sthv2", data="rawframes, height 240", train=dict(note=""),
+                              filename_tmpl="img_{:05d}.jpg", section="Something-Something V2")
 
 
 def sthv2(top1: float, top5: float, ref1: float, ref5: float) -> tuple[ReportedResult, ...]:
