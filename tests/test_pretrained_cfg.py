@@ -25,13 +25,13 @@ def test_pretrained_cfg_is_the_data_config_and_needs_no_lookup(monkeypatch):
 
     monkeypatch.setattr(_registry, "get_entry", no_lookup)
     monkeypatch.setattr(_registry, "resolve", no_lookup)
-    assert resolve_data_config(model) == expected["accurate"]
-    assert resolve_data_config(model, "efficient") == expected["efficient"]
-    assert resolve_data_config(model.pretrained_cfg) == expected["accurate"]
+    assert resolve_data_config(model) == expected["efficient"]  # the default (zoo audit)
+    assert resolve_data_config(model, "accurate") == expected["accurate"]
+    assert resolve_data_config(model.pretrained_cfg) == expected["efficient"]
     with pytest.raises(KeyError, match="no test protocol"):
         resolve_data_config(model, "25x10")
     cfg = model.pretrained_cfg
-    assert "label_names" in cfg and cfg["dataset"] == "sthv1" and cfg["metrics"]["top1"] == 47.7
+    assert "label_names" in cfg and cfg["dataset"] == "sthv1" and cfg["metrics"]["top1"] == 45.58
 
 
 def test_a_reset_head_no_longer_claims_the_entry_dataset_or_numbers():
@@ -41,7 +41,7 @@ def test_a_reset_head_no_longer_claims_the_entry_dataset_or_numbers():
     assert cfg["dataset"] is None and cfg["label_names"] is None and cfg["metrics"] == {}
     assert cfg["name"] == "tsm_r50" and cfg["pretrained_from"] == STH
     # the data protocol and the recipe it was trained with still apply
-    assert resolve_data_config(model).crop == "three"
+    assert resolve_data_config(model).crop == "center"  # 'efficient', the default (zoo audit)
     assert cfg["train_protocol"]["weight_decay"] == 5e-4
 
 
@@ -95,7 +95,7 @@ def test_list_pretrained_by_architecture_spans_both_naming_schemes():
 def test_info_command(capsys):
     assert main(["info", STH]) == 0
     out = capsys.readouterr().out
-    assert "accurate (default): top1 47.70, top5 76.12" in out and "efficient:" in out
+    assert "efficient (default): top1 45.58, top5 75.02" in out and "accurate:" in out
     assert "[reference]" in out and "weight decay 0.0005" in out and "note:" in out
     assert main(["info", "tsm_imagenet-pretrained-r50_8xb16-1x1x8-50e_kinetics400-rgb"]) == 0
     assert "FLOPs 32.88G, params 24.33M (as reported)" in capsys.readouterr().out

@@ -394,16 +394,55 @@ def compare(entry_vals: dict[str, Any], cfg_vals: dict[str, Any]) -> list[dict[s
     return diffs
 
 
-def protocol_matches(entry: Any, cfg_test: dict[str, Any]) -> Optional[str]:
-    """The name of the entry's protocol equal to the config's test pipeline, if any."""
+def protocol_matches(entry: Any, cfg_test: dict[str, Any], *,
+                     same_accuracy: bool = False) -> Optional[str]:
+    """The name of the entry's protocol equal to the config's test pipeline, if any; with
+    ``same_accuracy`` the averaging is ignored where there is one view (it changes the scores,
+    not the top-1)."""
+    fields = TEST_FIELDS
+    if same_accuracy and _views(cfg_test) == 1:
+        fields = tuple(k for k in TEST_FIELDS if k != "average")
     for p in entry.test_protocols:
         vals = {"clip_len": p.clip_len, "frame_interval": p.frame_interval, "num_clips": p.num_clips,
                 "twice_sample": p.twice_sample, "dense": p.dense, "resize": list(p.resize),
                 "crop": p.crop, "crop_size": p.crop_size, "average": p.average,
                 "num_segments": p.num_segments}
-        if all(_same(vals[k], cfg_test.get(k)) for k in TEST_FIELDS):
+        if all(_same(vals[k], cfg_test.get(k)) for k in fields):
             return p.name
     return None
+
+
+def explained_test_difference(entry: Any, cfg_test: dict[str, Any]) -> Optional[str]:
+    """Why a default protocol that differs from the config is right, where the notes record it:
+    the config's crop is random (the entry keeps a deterministic stand-in), or the config's
+    pipeline is neither of an 'efficient / accurate' row's settings (the entry keeps both)."""
+    notes = " ".join(entry.notes)
+    if cfg_test.get("crop") not in ("center", "three", "ten") and "stand-in" in notes:
+        return f"the config's crop ({cfg_test.get('crop')}) is random; the notes name the stand-in"
+    names = [p.name for p in entry.test_protocols]
+    if names[:2] == ["efficient", "accurate"] and "neither table setting" in notes \
+            and protocol_matches(entry, cfg_test) is None:
+        return "the config's pipeline is neither table setting; the notes record it"
+    return None
+
+
+def numbers_by_protocol(entry: Any, pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """For each README revision's row: the protocol its config then tested and whether the
+    entry holds that number under that protocol ('kept')."""
+    out = []
+    for h in pairs:
+        name = protocol_matches(entry, h["config_test"], same_accuracy=True)
+        cells = [c for c in (h["rows"][0] if h["rows"] else ()) if re.search(r"\d\.\d", c)]
+        number = None
+        if cells and name:
+            parts = [x.strip() for x in cells[0].split("/")]
+            number = parts[-1] if name == "accurate" and len(parts) == 2 else parts[0]
+        kept = number is not None and any(
+            r.protocol == name and abs(r.metrics.get("top1", -1) - float(number)) < 1e-6
+            for r in entry.reported)
+        out.append({"readme_commit": h["commit"], "date": h["date"][:10], "number": number,
+                    "protocol": name, "kept": kept})
+    return out
 
 
 def headline(entry: Any) -> Optional[str]:
@@ -414,6 +453,17 @@ def headline(entry: Any) -> Optional[str]:
             if v is not None:
                 return f"{v:.2f}"
     return None
+
+
+def row_numbers(entry: Any) -> list[str]:
+    """The other top-1 of a Something-Something 'efficient / accurate' row (its table cell holds
+    both; the row was published when the first of them appeared)."""
+    names = {p.name for p in entry.test_protocols}
+    if not {"efficient", "accurate"} <= names:
+        return []
+    return [f"{r.metrics['top1']:.2f}" for r in entry.reported
+            if r.kind == "weights" and r.protocol in ("efficient", "accurate")
+            and r.protocol != entry.protocol().name and "top1" in r.metrics]
 
 
 def audit_entry(git: Git, entry: Any, table_commits: dict[str, str]) -> dict[str, Any]:
@@ -430,6 +480,10 @@ def audit_entry(git: Git, entry: Any, table_commits: dict[str, str]) -> dict[str
             snaps["training_start"] = (Snapshot(git, branch, day=log_day), f"{log_day} (log name)")
     head = headline(entry)
     first = first_readme_mention(git, entry, entry.sha256_prefix, head) if head else None
+    for other in row_numbers(entry):  # an efficient / accurate row: published with either number
+        seen = first_readme_mention(git, entry, entry.sha256_prefix, other)
+        if seen and (first is None or seen[1] < first[1]):
+            head, first = other, seen
     if first:
         snaps["number_published"] = (Snapshot(git, branch, day=first[1][:10]),
                                      f"{first[1][:10]} (README {first[0][:10]} first shows "
@@ -498,6 +552,14 @@ def audit_entry(git: Git, entry: Any, table_commits: dict[str, str]) -> dict[str
             item["config_revision"] = got["revision"]
             item["matching_protocol"] = protocol_matches(entry, test)
     result["number_history"] = history
+    pairs = [h for h in history if "config_test" in h]
+    result["numbers_by_protocol"] = numbers_by_protocol(entry, pairs)
+    test_label, _ = evidence_labels(result)
+    if test_label:
+        result["explained"] = explained_test_difference(entry,
+                                                        result["revisions"][test_label]["values"]["test"])
+    today = result["revisions"].get("today", {})
+    result["today_protocol"] = today.get("matching_protocol")
     result["outcome"] = outcome(result)
     return result
 
@@ -527,8 +589,12 @@ def outcome(result: dict[str, Any]) -> str:
         return "unchecked"
     revs = result["revisions"]
     diffs = [d for d in revs[test_label]["differences"] if not d["field"].startswith("train.")]
+    if result.get("explained"):
+        diffs = [d for d in diffs if not d["field"].startswith("test.")]
     diffs += [d for d in revs[train_label]["differences"] if d["field"].startswith("train.")]
-    return "agrees" if not diffs else "differs"
+    if diffs:
+        return "differs"
+    return "agrees (documented stand-in)" if result.get("explained") else "agrees"
 
 
 # -- corrections ------------------------------------------------------------------------------------
@@ -570,7 +636,7 @@ def corrections_for(entry: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
     today = revs.get("today", {})
     out: list[dict[str, Any]] = []
     test_diffs = [d for d in ref["differences"] if d["field"].startswith("test.")]
-    if test_diffs:
+    if test_diffs and not result.get("explained"):
         cfg_test = ref["values"]["test"]
         default = entry.protocol().name
         today_test = today.get("values", {}).get("test")
@@ -614,7 +680,8 @@ def corrections_for(entry: Any, result: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"entry": entry.name, "field": d["field"], "old": d["entry"], "new": d["config"],
                     "evidence": _evidence(ref)})
     pairs = [h for h in result.get("number_history", []) if "config_test" in h]
-    if len({json.dumps(h["config_test"], sort_keys=True) for h in pairs}) > 1:
+    kept = all(n["kept"] for n in result.get("numbers_by_protocol", ())) and pairs
+    if len({json.dumps(h["config_test"], sort_keys=True) for h in pairs}) > 1 and not kept:
         out.append({
             "entry": entry.name, "field": "reported",
             "action": "the README's numbers for this checkpoint changed together with the test "
@@ -673,7 +740,7 @@ def check_notes(git: Git, entry: Any, result: dict[str, Any]) -> list[dict[str, 
                             f"date is the first-parent revision {rev[:10]} "
                             f"(files {', '.join(sorted(set(files.values())))}): cite it instead")
         m = re.search(r"average_clips=(None|'prob'|'score'|prob|score)", note)
-        if m and "checkpoint" in note and vals:
+        if m and about_then and vals:
             claimed = None if m.group(1) == "None" else m.group(1).strip("'")
             actual = vals["test"]["average"]
             if claimed != actual:
@@ -736,12 +803,18 @@ def write_markdown(results: list[dict[str, Any]], corrections: list[dict[str, An
              "Seed tables: " + ", ".join(f"`{t}` = README at {c[:10]} "
                                          f"({git.commit_date(c)[:10]})"
                                          for t, c in table_commits.items()) + ".", "",
-             "| entry | checked at (commit, date) | outcome |", "| --- | --- | --- |"]
+             "*today's config* says whether the entry keeps the config at the branch tip as a "
+             "protocol: the default, a named alternative ('kept as'), or not.", "",
+             "| entry | checked at (commit, date) | outcome | today's config |",
+             "| --- | --- | --- | --- |"]
     for r in results:
         ref = r["revisions"].get("number_published") or r["revisions"]["checkpoint"]
         rev = ref.get("revision", {})
+        today = r.get("today_protocol")
+        kept = ("default" if today == r["protocols"][0] else f"kept as `{today}`" if today
+                else "not a protocol")
         lines.append(f"| `{r['entry']}` | {rev.get('commit', '?')[:10]} {rev.get('date', '')[:10]} "
-                     f"| {r['outcome']} |")
+                     f"| {r['outcome']} | {kept} |")
     lines += ["", "## Details", ""]
     for r in results:
         lines.append(f"### `{r['entry']}`")
@@ -779,6 +852,11 @@ def write_markdown(results: list[dict[str, Any]], corrections: list[dict[str, An
                         ", ".join(f"{k}={_fmt(t.get(k))}" for k in TEST_FIELDS))
                 lines.append(f"  - {h['commit'][:10]} {h['date'][:10]}: {desc}"
                              + (f" = `{h['matching_protocol']}`" if h.get("matching_protocol") else ""))
+        if r.get("explained"):
+            lines.append(f"- default protocol differs from the config, explained: {r['explained']}")
+        for n in r.get("numbers_by_protocol", []):
+            lines.append(f"- README {n['readme_commit'][:10]} {n['date']}: {n['number']} <- "
+                         f"`{n['protocol']}` ({'kept' if n['kept'] else 'NOT in the entry'})")
         rows = [h for h in r.get("number_history", []) if h["rows"]]
         if rows:
             lines.append("- README rows linking this checkpoint (numbers as printed):")
@@ -787,22 +865,50 @@ def write_markdown(results: list[dict[str, Any]], corrections: list[dict[str, An
                 lines.append(f"  - {h['commit'][:10]} {h['date'][:10]} {h['file']}: {cells}")
         lines.append("")
     lines += ["## Corrections", "",
-              "Also in `docs/zoo_audit_corrections.json` (entry, field, old -> new, evidence).", ""]
+              "Also in `docs/zoo_audit_corrections.json` (entry, field, old -> new, evidence, "
+              "status: *open*, or *applied* to the zoo; tests/test_zoo_audit.py checks that "
+              "every applied one stays in effect).", ""]
     for c in corrections:
+        status = f"[{c.get('status', 'open')}] "
         if c["field"] == "reported":
             pairs = "; ".join(f"{p['date']} {p['readme_commit'][:10]}: "
                               f"{' | '.join(p['row'][0]) if p['row'] else ''} <- "
                               f"{p['matching_protocol'] or _fmt(p['protocol'])}" for p in c["pairs"])
-            lines.append(f"- `{c['entry']}` numbers by protocol: {pairs}")
+            lines.append(f"- {status}`{c['entry']}` numbers by protocol: {pairs}")
             continue
         ev = c.get("evidence", {})
         if "add" in c:
-            lines.append(f"- `{c['entry']}` `{c['field']}` (add, review): {c['add']}")
+            lines.append(f"- {status}`{c['entry']}` `{c['field']}` (add, review): {c['add']}")
             continue
-        lines.append(f"- `{c['entry']}` `{c['field']}`: {_fmt(c['old'])} -> {_fmt(c['new'])} "
+        lines.append(f"- {status}`{c['entry']}` `{c['field']}`: {_fmt(c['old'])} -> {_fmt(c['new'])} "
                      f"(evidence {ev.get('commit', '?')[:10]} {ev.get('date', '')[:10]}"
                      f"{'; ' + c['action'] if c.get('action') else ''})")
     path.write_text("\n".join(lines) + "\n")
+
+
+def _key(c: dict[str, Any]) -> str:
+    return json.dumps([c["entry"], c["field"], c.get("old"), c.get("add")], default=str)
+
+
+def with_status(found: list[dict[str, Any]], previous_file: Path,
+                results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The corrections as a record: each found one is 'open'; one of the previous run that this
+    run no longer finds is 'applied' (the zoo now agrees), so the file keeps what the audit
+    changed and tests/test_zoo_audit.py can check that it stays in effect. A review correction
+    (merged again each run) is 'applied' once its text is in the entry's notes."""
+    notes = {e.name: e.notes for e in list_entries()}
+    audited = {r["entry"] for r in results}
+    out = []
+    for c in found:
+        text = c.get("add") or (c.get("new") if c.get("source") == "review" else None)
+        done = text is not None and text in notes.get(c["entry"], ())
+        out.append({**c, "status": "applied" if done else "open"})
+    keys = {_key(c) for c in out}
+    if previous_file.exists():
+        for c in json.loads(previous_file.read_text()).get("corrections", []):
+            if _key(c) not in keys and c["entry"] in audited:
+                out.append({**c, "status": "applied"})
+    return sorted(out, key=lambda c: (c["status"] != "open", c["entry"], c["field"]))
 
 
 def main(argv: Optional[list[str]] = None) -> int:
@@ -833,6 +939,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                                     **{k: v for k, v in item.items() if k != "entries"}})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    corrections = with_status(corrections, out / "zoo_audit_corrections.json", results)
     meta = {"generated": dt.date.today().isoformat(), "tool": "tools/audit_zoo.py",
             "mmaction2": {b: git.resolve(b) for b in ("0.x", "main")},
             "tables": {t: {"commit": c, "date": git.commit_date(c)} for t, c in table_commits.items()}}
@@ -842,8 +949,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         {**meta, "corrections": corrections}, indent=1, default=str) + "\n")
     write_markdown(results, corrections, table_commits, git, out / "zoo_audit.md")
     n_diff = sum(r["outcome"] == "differs" for r in results)
+    n_open = sum(c["status"] == "open" for c in corrections)
     print(f"{len(results)} entries: {len(results) - n_diff} agree or unchecked, {n_diff} differ; "
-          f"{len(corrections)} corrections", file=sys.stderr)
+          f"{n_open} open corrections, {len(corrections) - n_open} applied", file=sys.stderr)
     return 0
 
 

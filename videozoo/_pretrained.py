@@ -7,6 +7,7 @@ Entries never build anything; ``_builder`` reads them.
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -53,6 +54,7 @@ class Augment:
     default (see ``videozoo._families``). The prose the cards print comes from :meth:`describe`."""
 
     crop: Optional[str] = None  # 'multiscale' (MultiScaleCrop) | 'random_resized'
+    num_fixed_crops: Optional[int] = None  # MultiScaleCrop's grid of crop places (None: its 5)
     flip: Optional[bool] = None  # horizontal flip with probability 0.5
     label_swap: bool = False  # the flip swaps left/right classes (flip_label_map)
     color_jitter: Optional[bool] = None
@@ -64,6 +66,8 @@ class Augment:
     def describe(self) -> str:
         """'MultiScaleCrop + Flip (left/right label swap) + RandAugment (imgaug default policy)'."""
         parts = [_CROP_TITLES[self.crop]] if self.crop else []
+        if parts and self.num_fixed_crops:
+            parts[0] += f" ({self.num_fixed_crops} fixed crops)"
         if self.flip:
             parts.append("Flip" + (" (left/right label swap)" if self.label_swap else ""))
         if self.color_jitter:
@@ -89,6 +93,9 @@ class Augment:
             policy = {v: k for k, v in _POLICY_TITLES.items()}.get(rest, "imgaug")
             if crop:
                 d["crop"] = crop
+                fixed = re.fullmatch(r"(\d+) fixed crops", rest)
+                if fixed:
+                    d["num_fixed_crops"] = int(fixed.group(1))
             elif word == "Flip":
                 d.update(flip=True, label_swap="label swap" in rest)
             elif word == "ColorJitter":

@@ -171,7 +171,12 @@ def views(spec: str, *, version: str, average: Optional[str], segments: Optional
           clip_len: int = 1, frame_interval: int = 1) -> TestProtocol:
     """A protocol from its table name: ``'efficient'``, ``'accurate'``, ``'<clips>x<crops>'``
     (CenterCrop and TenCrop at 224, ThreeCrop at 256), ``'dense <clips>x<crops>'``
-    (DenseSampleFrames: ten times the sampled clips) and ``'...@<size>'`` for another crop size."""
+    (DenseSampleFrames: ten times the sampled clips) and ``'...@<size>'`` for another crop size;
+    ``' avg=none'`` overrides the averaging, ``' as <name>'`` names it: ``'1x1 as 1x1_prob'``."""
+    spec, _, alias = spec.partition(" as ")
+    spec, _, avg = spec.partition(" avg=")
+    if avg:
+        average = None if avg == "none" else avg
     if spec in ("efficient", "accurate"):
         return (efficient if spec == "efficient" else accurate)(segments, version=version)
     dense = spec.startswith("dense ")
@@ -181,7 +186,7 @@ def views(spec: str, *, version: str, average: Optional[str], segments: Optional
     num_clips = (clips // 10 if dense else clips) * (segments or 1)
     return test(num_clips, crop, int(size) if size else (256 if crop == "three" else 224),
                 version=version, average=average, segments=segments, clip_len=clip_len,
-                frame_interval=frame_interval, dense=dense)
+                frame_interval=frame_interval, dense=dense, name=alias or None)
 
 
 # -- reported numbers -----------------------------------------------------------------------------
@@ -228,10 +233,11 @@ class Recipe(Mapping):
         return len(self._fields)
 
 
-def config_url(config: str, version: str, commit: Optional[str] = None) -> str:
+def config_url(config: str, version: str, commit: Optional[str] = None,
+               folder: Optional[str] = None) -> str:
     """GitHub URL of an MMAction2 recognition config at the revision it was read from."""
     rev = commit or (MMACTION2_1X if version == "1.x" else MMACTION2_0X)
-    folder = config.split("_", 1)[0].split("-", 1)[0]  # tsn / tsm / tpn
+    folder = folder or config.split("_", 1)[0].split("-", 1)[0]  # tsn / tsm / tpn
     if "multiscalecrop" in config or "randomresizedcrop" in config:
         folder += "/data_benchmark"
     return f"{MMACTION2_REPO}/blob/{rev}/configs/recognition/{folder}/{config}.py"
@@ -274,25 +280,28 @@ def entry(*, name: str, url: str, recipe: Optional[Mapping[str, Any]] = None,
     SHA-256 prefix, flow normalisation) and adds the checkpoint file stem to the aliases.
 
     ``config`` defaults to the name without its ``.tag``; ``url`` may be relative to the
-    recipe's ``url_base`` and, like ``log``, say ``{config}`` for the config name; ``log`` is a log file name (no
-    ``.log``) in the checkpoint's folder; ``top`` the (top-1, top-5) of the first test protocol
-    or a ``{protocol: (top-1, top-5)}`` dict, followed by the results in ``more``;
-    ``augment`` is short for ``train=dict(augment=...)``; a recipe's ``more`` stands in when
-    the entry gives none; ``config_commit`` names the MMAction2 revision when the config that produced the checkpoint
-    is no longer on its branch. Every keyword of the explicit form (``train=TrainProtocol``,
+    recipe's ``url_base`` and, like ``log`` (a log file name without ``.log`` in the checkpoint's
+    folder), say ``{config}`` for the config name; ``top`` the (top-1, top-5) of the first test
+    protocol or a ``{protocol: (top-1, top-5)}`` dict, followed by ``more`` (else the recipe's);
+    ``augment`` is short for ``train=dict(augment=...)``; a recipe's ``notes_last`` follow the
+    entry's notes, ``config_folder`` names the config's folder and ``config_commit`` the revision
+    of a config no longer on its branch. Every keyword of the explicit form (``train=TrainProtocol``,
     ``test_protocols=``, ``reported=``) is still accepted."""
     given = {k: v for k, v in dict(arch=arch, config=config, version=version, dataset=dataset,
                                     modality=modality, config_commit=config_commit).items()
              if v is not None}
     base = dict(recipe or {})
     url_base = base.pop("url_base", "")
+    log = log or base.pop("log", None)  # a recipe may name every row's log ('{config}')
+    base.pop("log", None)
     cfg = config or fields.pop("config", None) or name.split(".")[0]
     url, log = url.replace("{config}", cfg), log and log.replace("{config}", cfg)
     if not url.startswith("https://"):  # relative to the recipe's download folder
         url = url_base + url
     more = more or base.pop("more", ())  # the recipe's results stand in when none are given
     base.pop("more", None)
-    notes = tuple(base.pop("notes", ())) + tuple(fields.pop("notes", ()))
+    notes = (tuple(base.pop("notes", ())) + tuple(fields.pop("notes", ()))
+             + tuple(base.pop("notes_last", ())))  # a recipe's closing notes come last
     train_fields = fields.pop("train", None)
     if "augment" in fields:  # shorthand for train=dict(augment=...)
         train_fields = {**(train_fields or {}), "augment": fields.pop("augment")}
@@ -330,11 +339,12 @@ def entry(*, name: str, url: str, recipe: Optional[Mapping[str, Any]] = None,
         f.setdefault("std", FLOW_STD)
     f.pop("config", None)
     commit = f.pop("config_commit", None)
+    folder = f.pop("config_folder", None)  # e.g. 'tsn/custom_backbones'
     stem = checkpoint_stem(url)
     all_aliases = tuple(dict.fromkeys(a for a in (*aliases, stem) if a != name))
     return ZooEntry(
         name=name, config=cfg, mmaction_version=name_version,
         num_classes=f.pop("num_classes", ds.num_classes), modality=mod,
         label_map=label_map_url(f["dataset"]), url=url, sha256_prefix=sha256_prefix_of(url),
-        config_url=config_url(cfg, name_version, commit), aliases=all_aliases,
+        config_url=config_url(cfg, name_version, commit, folder), aliases=all_aliases,
         train=train_fields, notes=notes, **f)

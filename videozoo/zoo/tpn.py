@@ -12,8 +12,12 @@ from ._common import (
     top,
 )
 
-AVERAGE_NONE_AT_PUBLICATION = ("At the checkpoint's publication the config set "
-                               "average_clips=None; the 0.x config now averages probabilities.")
+PROB_SINCE_RETRAINING = ("These files (-c568e7ad / -44362b55) replaced the first TPN "
+                               "checkpoints (..._20200910-b796d7a0.pth, tested with "
+                               "average_clips=None) on 2021-07-30 (49fdd590, #1025, retrained "
+                               "with the new ColorJitter); by then the config averaged "
+                               "probabilities (since 539984ab, 2020-10-10), so 'prob' is the "
+                               "protocol of these numbers.")
 
 
 _TPN = Recipe(arch="tpn_slowonly_r50", version="0.x", dataset="kinetics400", decoder="rawframes",
@@ -32,10 +36,10 @@ ENTRIES = (
           url="{config}/{config}-c568e7ad.pth", log="{config}", top=(73.58, 91.35),
           train=dict(batch_size="16 GPUs x 8 videos", pretrain="none"),
           notes=("Trained from scratch (no ImageNet initialisation).",
-                AVERAGE_NONE_AT_PUBLICATION)),
+                PROB_SINCE_RETRAINING)),
     entry(name="tpn_imagenet_pretrained_slowonly_r50_8x8x1_150e_kinetics_rgb", recipe=_TPN,
           url="{config}/{config}-44362b55.pth", log="{config}", top=(76.59, 92.72),
-          train=dict(batch_size="8 GPUs x 8 videos"), notes=(AVERAGE_NONE_AT_PUBLICATION,),
+          train=dict(batch_size="8 GPUs x 8 videos"), notes=(PROB_SINCE_RETRAINING,),
           more=(top(75.49, 92.05, kind=REFERENCE, note="original TPN code: https://github.com/decisionforce/TPN/blob/master/MODELZOO.md"),)),
     entry(name="tpn_tsm_r50_1x1x8_150e_sthv1_rgb", recipe=_TPN,
           url="{config}/{config}_20211202-c28ed83f.pth", log="{config}",

@@ -1,13 +1,13 @@
 """TSM entries: the MMAction2 0.x TSM table (``000_...``, checked against the other revision
 ``002_...``) and the 1.x TSM table (``003_...``).
 
-0.x Something-Something and Jester rows report "efficient / accurate"; the configs' test
-pipeline is the accurate one (twice-sampled clips x ThreeCrop 256), so it is each entry's default
-protocol and 'efficient' (one clip x CenterCrop 224) is the second.
+Defaults follow docs/zoo_audit.md: the protocol that produced each row's number ('efficient' for
+Something-Something rows published before 28ac80cb, 2021-08-17; raw-logit averaging before 47b1ca9d,
+2020-11-27); today's config stays a named protocol ('accurate', '1x1_prob', '1x10', '10x10').
 """
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Callable
 
 from .._pretrained import Augment, ReportedResult
 from ._common import (
@@ -40,42 +40,57 @@ ACCURATE_IS_THE_CONFIG_DEFAULT = ("The table's notes say the configs test with t
 PARAMS_ARE_174_CLASS_COUNT = ("The table's params (23.87M) is the 174-class Something-Something "
                               "count; with 400 classes TSM-R50 has 24,327,632 parameters "
                               "(24.33M).")
-ONE_CENTER_CROP_AT_CHECKPOINT_DATE = ("At the checkpoint's date the config (0.x commit "
-                                      "a4e100e1, 2020-10) tested with one clip x CenterCrop 224 "
-                                      "and average_clips=None; the entry follows the 0.x config "
-                                      "of the table's link.")
 DIVING48_ROWS_TWICE = ("The 0.x TSM table lists the Diving48 rows twice (identical).")
+EFFICIENT_UNTIL_28AC80CB = ("When this row's numbers were published the config's test pipeline "
+                            "was the 'efficient' one (one clip x CenterCrop 224), as the table's "
+                            "notes say; MMAction2 switched the Something-Something test pipelines "
+                            "to 'accurate' (twice-sampled clips x ThreeCrop 256) later, in "
+                            "28ac80cb (2021-08-17, #1081). 'efficient' is the default protocol, "
+                            "'accurate' the named alternative; both numbers are the table's.")
+PTV_THREE_CROP_AT_PUBLICATION = ("When the row was published (ae3504ff, 2021-07-14) the config's "
+                                 "test pipeline was neither table setting: one clip of 8 frames x "
+                                 "ThreeCrop 256 (3 views, no twice-sampling); 28ac80cb "
+                                 "(2021-08-17) made it 'accurate'. The table's pair is efficient / "
+                                 "accurate as for the other rows; 'efficient' is the default for "
+                                 "consistency with the table's convention (first number), "
+                                 "'accurate' the named alternative.")
+ONE_CLIP_16_PUBLISHED = ("The numbers were published with 0934d5eb (2020-10-21, #241), when the "
+                         "config tested one 16-frame clip x CenterCrop 224 with average_clips=None "
+                         "(a4e100e1, 2020-08-09, had the head at 8 segments, fixed in 0934d5eb); "
+                         "'prob' came with 47b1ca9d (2020-11-27) and TenCrop with fc9f4c30 "
+                         "(2021-09-09, #1138), which did not change these numbers. Default: 1 "
+                         "clip x CenterCrop 224; '1x10' (today's config) is the named alternative.")
+DENSE_CENTER_CROP = ("At the checkpoint's date the config (0.x commit 5ac0587f) tested dense clips "
+                     "with CenterCrop 224 (10 views, the default protocol '10x1'); the 0.x config "
+                     "now uses TenCrop 224 (100 views), kept as the named protocol '10x10'.")
+RAW_AT_F076A872 = ("The config at the checkpoint's date (0.x commit f076a872) set "
+                   "average_clips=None; with one view per video that changes the scores, not the "
+                   "accuracy.")
+BASE_WITHOUT_PY = ("The config published with this checkpoint (5ac0587f, 2021-07-01) names its "
+                   "_base_ without '.py' and cannot be loaded; 28ac80cb (2021-08-17) fixed it. "
+                   "The protocol is the one of its _base_ (tsm_r50_1x1x8_50e_kinetics400_rgb at "
+                   "that date: 1 clip x CenterCrop 224, 'prob').")
 PROTOCOL_8X3_IS_TWICE_SAMPLED = ("The table's protocol reads '8 clips x 3 crop'; the config "
                                  "samples twice (two 8-frame clips) x ThreeCrop 256, i.e. 6 "
                                  "views.")
 
-def ref(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
-    """The authors' TSM code, as the row's reference columns print it."""
-    return top(top1, top5, protocol, kind=REFERENCE, note=TSM_CODE)
+def cell(kind: str, note: str, source: str = "") -> Callable[..., ReportedResult]:
+    """A maker of one kind of extra table cell: ``(top1, top5, protocol='accurate')``."""
+    return lambda top1, top5, protocol="accurate": top(top1, top5, protocol, source, kind=kind,
+                                                       note=note)
 
 
-def h240(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
-    """A height-240 row only the other table revision (002) has."""
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=ONLY_IN_OTHER_REVISION_H240)
-
-
-def h240_ref(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REFERENCE, note=TSM_CODE_H240)
-
-
-def h256(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H256)
-
-
-def h100(top1: float, top5: Optional[float], protocol: str = "") -> ReportedResult:
-    return top(top1, top5, protocol, TSM_0X_OTHER, kind=REVISION, note=OTHER_REVISION_H100)
-
+ref = cell(REFERENCE, TSM_CODE)  # the authors' TSM code, as the row's reference columns print it
+h240 = cell(REVISION, ONLY_IN_OTHER_REVISION_H240, TSM_0X_OTHER)  # only the other revision has it
+h240_ref = cell(REFERENCE, TSM_CODE_H240, TSM_0X_OTHER)
+h256 = cell(REVISION, OTHER_REVISION_H256, TSM_0X_OTHER)
+h100 = cell(REVISION, OTHER_REVISION_H100, TSM_0X_OTHER)
 
 REFERENCE_K400_8F_1X1 = top(70.36, 89.49, kind=REFERENCE,
                             note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/blob/8d53d6fda40bea2f1b37a6095279c4b454d672bd/scripts/train_tsm_kinetics_rgb_8f.sh")
 REFERENCE_STHV1_8F_EFFICIENT = top(45.5, 74.34, protocol="efficient", kind=REFERENCE,
                                    note=TSM_CODE)
-REFERENCE_STHV1_8F_ACCURATE = top(47.33, 76.6, kind=REFERENCE,
+REFERENCE_STHV1_8F_ACCURATE = top(47.33, 76.6, protocol="accurate", kind=REFERENCE,
                                   note=TSM_CODE)
 STHV1_8F_REFERENCE = (REFERENCE_STHV1_8F_EFFICIENT, REFERENCE_STHV1_8F_ACCURATE)
 
@@ -89,6 +104,10 @@ _TSM = Recipe(arch="tsm_r50", version="0.x", dataset="kinetics400", data="videos
                          augment=Augment(crop="multiscale", flip=True), clip_grad=20.0))
 
 TSM_0X_K400 = _TSM.but(data="rawframes, short side 320", gpu_memory_mb=7079)
+# rows published while the configs set average_clips=None ('prob' since 47b1ca9d, 2020-11-27)
+TSM_0X_K400_RAW = TSM_0X_K400.but(tests=("1x1 avg=none", "1x1 as 1x1_prob"))
+TSM_0X_K400_DENSE = TSM_0X_K400.but(tests=("dense 10x1", "dense 10x10"), train=dict(dense=True),
+                                    notes=(DENSE_CENTER_CROP,))
 
 TSM_0X_DIVING48 = _TSM.but(dataset="diving48", decoder="decord", start_index=0, section="Diving48",
                            gpu_memory_mb=7070,
@@ -100,7 +119,9 @@ TSM_0X_STHV1 = _TSM.but(dataset="sthv1", data="rawframes, height 100", filename_
                         train=dict(augment=Augment(crop="multiscale", flip=False),
                                    weight_decay=0.0005))
 # the augmentation study of the 0.x Something-Something V1 table: one recipe, one change a row
-TSM_0X_STHV1_AUG = TSM_0X_STHV1.but(more=STHV1_8F_REFERENCE, notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,))
+TSM_0X_STHV1_AUG = TSM_0X_STHV1.but(more=STHV1_8F_REFERENCE, tests=("efficient", "accurate"),
+                                    notes=(EFFICIENT_UNTIL_28AC80CB,))
+TSM_0X_STHV1_PTV = TSM_0X_STHV1_AUG.but(notes=(PTV_THREE_CROP_AT_PUBLICATION,))
 FLIP = Augment(crop="multiscale", flip=True, label_swap=True)
 RANDAUGMENT = Augment(crop="multiscale", flip=False, rand_augment="imgaug")
 PTV_RANDAUGMENT = Augment(crop="multiscale", flip=False, rand_augment="pytorchvideo")
@@ -138,26 +159,28 @@ TSM_1X_STHV2 = _TSM.but(version="1.x", dataset="sthv2", decoder="decord", start_
                                    weight_decay=0.0005, warmup_epochs=5))
 
 ENTRIES = (
-    entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.340x256", recipe=TSM_0X_K400,
+    entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.340x256", recipe=TSM_0X_K400_RAW,
           aliases=("tsm_r50_1x1x8_50e_kinetics400_rgb",),
           url="{config}/{config}_20200607-af7fb746.pth", log="20200607_211800", top=(70.24, 89.56),
           more=(REFERENCE_K400_8F_1X1,), data="rawframes, 340x256", inference_time=74.0,
           inference_setting="8x1 frames",
-          notes=(("The config at the checkpoint's date (0.x commit 340e7ee7) set "
-                 "average_clips=None; with one view per video that changes the scores, not the "
-                 "accuracy."),)),
-    entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.256p", recipe=TSM_0X_K400,
+          notes=(("When the checkpoint was made (2020-06-07) the config lived in the pre-release "
+                 "layout (config/tsm_rgb_1x1x8_r50_2d_kinetics400_100e.py, lr 0.02); it got this "
+                 "name in 340e7ee7 (2020-06-22) and the row was published with be1e3645 "
+                 "(2020-07-07, lr 0.01 for 8 GPUs x 8 videos); all of them set "
+                 "average_clips=None ('prob' since 47b1ca9d, 2020-11-27). With one view per "
+                 "video that changes the scores, not the accuracy."),)),
+    entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.256p", recipe=TSM_0X_K400_RAW,
           aliases=("tsm_r50_256p_1x1x8_50e_kinetics400_rgb",),
           url="tsm_r50_256p_1x1x8_50e_kinetics400_rgb/tsm_r50_256p_1x1x8_50e_kinetics400_rgb_20200726-020785e2.pth",
           log="20200725_031623", top=(70.59, 89.52), data="rawframes, short side 256",
-          notes=(("The config at the checkpoint's date (0.x commit f076a872) set "
-                 "average_clips=None; with one view per video that changes the scores, not the "
-                 "accuracy."),)),
+          notes=(RAW_AT_F076A872,)),
     entry(name="tsm_r50_1x1x8_50e_kinetics400_rgb.320p", recipe=TSM_0X_K400,
           url="{config}/{config}_20210701-68d582b4.pth", log="20210616_021451", top=(70.73, 89.81)),
     entry(name="tsm_r50_1x1x8_100e_kinetics400_rgb", recipe=TSM_0X_K400,
           url="{config}/{config}_20210701-7ff22268.pth", log="20210617_103543", top=(71.9, 90.03),
-          train=dict(epochs=100, lr_milestones=(40, 80))),
+          train=dict(epochs=100, lr_milestones=(40, 80)),
+          notes=(BASE_WITHOUT_PY,)),
     entry(name="tsm_r50_gpu_normalize_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
           url="{config}/{config}_20210219-bf96e6cc.pth", log="{config}_20210219",
           top=(70.48, 89.4), data="rawframes, short side 256", gpu_memory_mb=7076,
@@ -168,7 +191,7 @@ ENTRIES = (
                  "pre-hook on the backbone normalises them on the GPU, (x - mean) / std with "
                  "the usual ImageNet mean/std. The weights expect the same normalised input as "
                  "the other TSM entries, so videozoo normalises in the transform as usual."))),
-    entry(name="tsm_r50_video_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
+    entry(name="tsm_r50_video_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400_RAW,
           aliases=("tsm_r50_video_1x1x8_100e_kinetics400_rgb",),
           url="tsm_r50_video_1x1x8_100e_kinetics400_rgb/tsm_r50_video_1x1x8_100e_kinetics400_rgb_20200702-a77f4328.pth",
           log="tsm_r50_video_2d_1x1x8_50e_kinetics400_rgb", top=(70.25, 89.66),
@@ -178,49 +201,45 @@ ENTRIES = (
           notes=(("The checkpoint file is named tsm_r50_video_1x1x8_100e_kinetics400_rgb; the "
                  "table row and config are the 50-epoch "
                  "tsm_r50_video_1x1x8_50e_kinetics400_rgb."),)),
-    entry(name="tsm_r50_dense_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
-          url="{config}/{config}_20210701-a54ff3d3.pth", log="20210617_103245", top=(73.46, 90.84),
-          tests=("dense 10x10",), train=dict(dense=True),
-          notes=(("At the checkpoint's date the config (0.x commit 5ac0587f) tested dense clips "
-                 "with CenterCrop 224; the 0.x config now uses TenCrop 224 (100 views)."),)),
-    entry(name="tsm_r50_dense_1x1x8_100e_kinetics400_rgb", recipe=TSM_0X_K400,
+    entry(name="tsm_r50_dense_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400_DENSE,
+          url="{config}/{config}_20210701-a54ff3d3.pth", log="20210617_103245", top=(73.46, 90.84)),
+    entry(name="tsm_r50_dense_1x1x8_100e_kinetics400_rgb", recipe=TSM_0X_K400_DENSE,
           url="{config}/{config}_20210701-e3e5e97f.pth", log="20210613_034931", top=(74.55, 91.74),
-          tests=("dense 10x10",), train=dict(epochs=100, lr_milestones=(40, 80), dense=True),
-          notes=(("At the checkpoint's date the config (0.x commit a33a1880) tested dense clips "
-                 "with CenterCrop 224; the 0.x config now uses TenCrop 224 (100 views)."),)),
+          train=dict(epochs=100, lr=0.02, lr_milestones=(40, 80))),
     entry(name="tsm_r50_1x1x16_50e_kinetics400_rgb.340x256", recipe=TSM_0X_K400,
           aliases=("tsm_r50_1x1x16_50e_kinetics400_rgb", "tsm_r50_340x256_1x1x16_50e_kinetics400_rgb"),
           url="{config}/tsm_r50_340x256_1x1x16_50e_kinetics400_rgb_20201011-2f27f229.pth",
-          log="20201011_205356", top=(72.09, 90.37), data="rawframes, 340x256", tests=("1x10",),
+          log="20201011_205356", top=(72.09, 90.37), data="rawframes, 340x256",
+          tests=("1x1 avg=none", "1x10"),
           segments=16, inference_time=47.0, inference_setting="16x1 frames", gpu_memory_mb=10404,
           train=dict(num_clips=16, lr=0.0075, batch_size="8 GPUs x 6 videos"),
-          notes=(ONE_CENTER_CROP_AT_CHECKPOINT_DATE,),
+          notes=(ONE_CLIP_16_PUBLISHED,),
           more=(top(70.67, 89.98, kind=REFERENCE, note="original TSM code: https://github.com/mit-han-lab/temporal-shift-module/blob/8d53d6fda40bea2f1b37a6095279c4b454d672bd/scripts/train_tsm_kinetics_rgb_16f.sh"),)),
     entry(name="tsm_r50_1x1x16_50e_kinetics400_rgb.256p", recipe=TSM_0X_K400,
           aliases=("tsm_r50_256p_1x1x16_50e_kinetics400_rgb",),
           url="tsm_r50_256p_1x1x16_50e_kinetics400_rgb/tsm_r50_256p_1x1x16_50e_kinetics400_rgb_20201010-85645c2a.pth",
           log="20201010_224825", top=(71.89, 90.73), data="rawframes, short side 256",
-          tests=("1x10",), segments=16, gpu_memory_mb=10398,
+          tests=("1x1 avg=none", "1x10"), segments=16, gpu_memory_mb=10398,
           train=dict(num_clips=16, lr=0.0075, batch_size="32 GPUs x 6 videos"),
-          notes=(ONE_CENTER_CROP_AT_CHECKPOINT_DATE,)),
+          notes=(ONE_CLIP_16_PUBLISHED,)),
     entry(name="tsm_r50_1x1x16_100e_kinetics400_rgb", recipe=TSM_0X_K400,
           url="{config}/{config}_20210701-41ac92b9.pth", log="20210618_193859", top=(72.8, 90.75),
-          tests=("1x10",), segments=16, gpu_memory_mb=10398,
+          tests=("1x1", "1x10"), segments=16, gpu_memory_mb=10398,
           notes=(("At the checkpoint's date the config (0.x commit 5ac0587f, 2021-07) tested "
-                 "with one clip x CenterCrop 224; the entry follows the 0.x config of the "
-                 "table's link."),),
+                 "with one clip x CenterCrop 224, the default protocol; '1x10' (today's config) "
+                 "is the named alternative."),),
           train=dict(num_clips=16, epochs=100, lr=0.0075, batch_size="8 GPUs x 6 videos",
                      lr_milestones=(40, 80))),
-    entry(name="tsm_nl_embedded_gaussian_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
+    entry(name="tsm_nl_embedded_gaussian_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400_RAW,
           url="{config}/{config}_20200724-f00f1336.pth", log="20200724_120023", top=(72.03, 90.25),
           arch="tsm_r50_nl_embedded_gaussian", gpu_memory_mb=8931,
           paper=TSM_PAPER + NON_LOCAL_PAPER, train=dict(batch_size="32 GPUs x 8 videos"),
           more=(top(71.81, 90.36, kind=REFERENCE, note="original TSM code"),)),
-    entry(name="tsm_nl_gaussian_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
+    entry(name="tsm_nl_gaussian_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400_RAW,
           url="{config}/{config}_20200816-b93fd297.pth", log="20200815_210253", top=(70.7, 89.9),
           arch="tsm_r50_nl_gaussian", gpu_memory_mb=10125, paper=TSM_PAPER + NON_LOCAL_PAPER,
           train=dict(batch_size="32 GPUs x 8 videos")),
-    entry(name="tsm_nl_dot_product_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400,
+    entry(name="tsm_nl_dot_product_r50_1x1x8_50e_kinetics400_rgb", recipe=TSM_0X_K400_RAW,
           url="{config}/{config}_20200724-d8ad84d2.pth", log="20200723_220442", top=(71.6, 90.34),
           arch="tsm_r50_nl_dot_product", gpu_memory_mb=8358, paper=TSM_PAPER + NON_LOCAL_PAPER,
           train=dict(batch_size="32 GPUs x 8 videos")),
@@ -255,10 +274,10 @@ ENTRIES = (
     entry(name="tsm_r50_randaugment_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_AUG,
           url="{config}/{config}_20210324-481268d9.pth", log="{config}",
           top={"efficient": (47.16, 76.07), "accurate": (48.9, 77.92)}, augment=RANDAUGMENT),
-    entry(name="tsm_r50_ptv_randaugment_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_AUG, augment=PTV_RANDAUGMENT,
+    entry(name="tsm_r50_ptv_randaugment_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_PTV, augment=PTV_RANDAUGMENT,
           url="{config}/{config}-ee93e5e3.pth", log="{config}",
           top={"efficient": (47.65, 76.67), "accurate": (48.66, 77.41)}),
-    entry(name="tsm_r50_ptv_augmix_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_AUG, augment=PTV_AUGMIX, url="{config}/{config}-4f4f4740.pth",
+    entry(name="tsm_r50_ptv_augmix_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_PTV, augment=PTV_AUGMIX, url="{config}/{config}-4f4f4740.pth",
           log="{config}", top={"efficient": (46.26, 75.92), "accurate": (47.68, 76.49)}),
     entry(name="tsm_r50_flip_randaugment_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1_AUG,
           augment=FLIP_RANDAUGMENT, url="{config}/{config}_20210324-76937692.pth",
@@ -294,20 +313,22 @@ ENTRIES = (
           train=dict(num_clips=16), top={"efficient": (61.06, 86.66), "accurate": (63.19, 87.93)},
           url="{config}/tsm_r50_256h_1x1x16_50e_sthv2_rgb_20210331-0a45549c.pth",
           log="20210331_134458", aliases=("tsm_r50_256h_1x1x16_50e_sthv2_rgb",),
-          gpu_memory_mb=10400,
+          gpu_memory_mb=10400, tests=("efficient", "accurate"),
           more=(ref(63.1, None), h240(59.93, 86.1, "efficient"), h240(62.04, 87.35),
                 h240_ref(58.9, 85.29, "efficient"), h240_ref(60.98, 86.6)),
           notes=(("The table's config link for this row points to "
                  "tsm_r50_1x1x8_50e_sthv2_rgb.py; the row, the checkpoint and the config "
                  "tsm_r50_1x1x16_50e_sthv2_rgb are the 16-segment model."),
-                ACCURATE_IS_THE_CONFIG_DEFAULT)),
+                EFFICIENT_UNTIL_28AC80CB)),
     entry(name="tsm_r101_1x1x8_50e_sthv2_rgb", recipe=TSM_0X_STHV2, arch="tsm_r101",
           top={"efficient": (60.88, 86.56), "accurate": (63.84, 88.3)}, gpu_memory_mb=9727,
           url="{config}/tsm_r101_256h_1x1x8_50e_sthv2_rgb_20210401-df97f3e1.pth",
           log="20210401_143656", aliases=("tsm_r101_256h_1x1x8_50e_sthv2_rgb",),
-          train=dict(lr=0.01, batch_size="8 GPUs x 8 videos"),
-          notes=(ACCURATE_IS_THE_CONFIG_DEFAULT,),
-          more=(ref(63.3, None), h240(58.59, 85.07, "efficient"), h240(61.51, 86.9),
+          train=dict(lr=0.01, batch_size="8 GPUs x 8 videos"), tests=("efficient", "accurate"),
+          notes=(EFFICIENT_UNTIL_28AC80CB,),
+          more=(ref(63.3, None), top(60.79, 86.6, "efficient", kind=REVISION,
+                                     note="the README at 454aa3ff (2021-04-14) printed this number"),
+                h240(58.59, 85.07, "efficient"), h240(61.51, 86.9),
                 h240_ref(58.89, 85.14, "efficient"), h240_ref(61.36, 87.0))),
     entry(name="tsm_r50_mixup_1x1x8_50e_sthv1_rgb", recipe=TSM_0X_STHV1,
           url="{config}/{config}-9eca48e5.pth", log="{config}", gpu_memory_mb=None,
@@ -383,7 +404,12 @@ ENTRIES = (
           recipe=TSM_1X_K400, url="{config}/{config}_20230414-401127fd.pth", log="{config}",
           top=(68.71, 88.32), arch="tsm_mobilenetv2", tests=("1x3",), flops="3.269G",
           params="2.736M",
-          notes=("The table's FLOPs (3.269G) were counted at the 256x256 test crop.",),
+          notes=("The table's FLOPs (3.269G) were counted at the 256x256 test crop.",
+                 ("On the checkpoint's date (2023-04-14) the config was still named "
+                  "..._8xb16-1x1x8-50e_... (50 epochs, TenCrop 224, weight decay 1e-4); it was "
+                  "renamed and given the 100-epoch recipe, weight decay 2e-5 and ThreeCrop 256 "
+                  "when the row was published (f2637ee3, 2023-07-06). The entry follows the "
+                  "published config.")),
           train=dict(epochs=100, weight_decay=2e-05, lr_milestones=(40, 80), warmup_epochs=0.0)),
     entry(name="tsm_imagenet-pretrained-mobileone-s4_8xb16-1x1x16-50e_kinetics400-rgb",
           recipe=TSM_1X_K400, url="{config}/{config}_20230825-a7f8876b.pth", log="{config}",
@@ -406,10 +432,12 @@ ENTRIES = (
           segments=16, flops="65.75G", params="23.87M", train=dict(num_clips=16),
           notes=(("The table's protocol reads '16 clips x 3 crop'; the intended test samples "
                  "twice (two 16-frame clips) x ThreeCrop 256, i.e. 6 views."),
-                ("The shipped 1.x config puts its 16-segment test pipeline on test_dataloader "
-                 "instead of its dataset, so the dataset keeps the base config's 8-segment "
-                 "pipeline and mmengine passes 'pipeline' to DataLoader, which refuses it: the "
-                 "config does not test as shipped. The entry records the intended protocol."))),
+                ("The 1.x config's test_dataloader = dict(pipeline=test_pipeline, test_mode=True) "
+                 "sets the 16-clip pipeline on the loader, not on its dataset: mmengine passes "
+                 "those keys to torch's DataLoader, which refuses them, and the dataset would keep "
+                 "the 8-clip twice-sampled pipeline of its _base_. The entry keeps the intended 16 "
+                 "twice-sampled clips x ThreeCrop 256 (the config as written cannot have produced "
+                 "the reported number)."))),
     entry(name="tsm_imagenet-pretrained-r101_8xb16-1x1x8-50e_sthv2-rgb", recipe=TSM_1X_STHV2,
           url="{config}/{config}_20230320-efcc0d1b.pth", log="{config}", top=(63.7, 88.28),
           arch="tsm_r101", flops="62.66G", params="42.86M", notes=(PROTOCOL_8X3_IS_TWICE_SAMPLED,)),

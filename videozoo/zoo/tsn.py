@@ -8,10 +8,11 @@ to both the RGB and the flow entry.
 """
 from __future__ import annotations
 
-from .._pretrained import Augment
+from .._pretrained import Augment, ReportedResult
 from ._common import (
     FUSION,
     REFERENCE,
+    REVISION,
     TSN_0X,
     TSN_PAPER,
     Recipe,
@@ -24,8 +25,25 @@ TSM_CODE = ("original TSM code: "
             "https://github.com/mit-han-lab/temporal-shift-module/tree/8d53d6fda40bea2f1b37a6095279c4b454d672bd#training")
 RESOLUTION_340X256_NOT_320P = ("The table lists resolution 340x256 although the config name "
                                "says 320p.")
+FLOW_CONFIGS_LATER = ("The flow configs as first published (8cb1790a, 2020-07-05) lack the "
+                      "backbone's in_channels=10 and normalise with the RGB mean/std, so they "
+                      "cannot have produced these weights; the flow mean/std (128, 128) arrived "
+                      "with 1396c3fc (2021-03-08, #693) and in_channels=10 with 3488f903 "
+                      "(2021-06-12). The entry follows the weights.")
+VIDEO_DENSE_RETEST = ("The reported 70.40 / 89.12 appeared with the retest 553c59ef (2020-07-24, #50), "
+                      "when the config tested 8 dense clips (10 positions, 80 frames) with CenterCrop "
+                      "224; earlier README numbers (69.22, 70.21) came with 25 dense clips. TenCrop 224 "
+                      "arrived with fc9f4c30 (2021-09-09, #1138) without a new number. Default: 80 "
+                      "frames x CenterCrop 224 ('80x1'); '80x10' (today's config) is the named "
+                      "alternative.")
 FLOW_INPUT = ("Flow input: 5 consecutive (x, y) flow frames stacked to 10 channels, normalised "
               "(v - 128) / 128; TenCrop's mirrored crops do not invert the x component.")
+
+
+def readme(top1: float, top5: float, protocol: str, commit: str) -> ReportedResult:
+    """A number another README revision printed, under the protocol of its day."""
+    return top(top1, top5, protocol, kind=REVISION, note=f"the README at {commit} printed this "
+               "number (test protocol of its date)")
 
 
 _TSN = Recipe(arch="tsn_r50", version="0.x", dataset="kinetics400", data="rawframes, 340x256",
@@ -68,6 +86,22 @@ TSN_0X_STH = _TSN.but(dataset="sthv1", data="rawframes, height 100", filename_tm
                                  lr_milestones=(20, 40),
                                  augment=Augment(crop="multiscale", flip=False), clip_grad=20.0,
                                  weight_decay=0.0005, note="SyncBN"))
+
+TSN_0X_STHV2 = TSN_0X_STH.but(dataset="sthv2", data="rawframes, height 240", train=dict(note=""),
+                              filename_tmpl="img_{:05d}.jpg", section="Something-Something V2")
+
+
+def sthv2(top1: float, top5: float, ref1: float, ref5: float) -> tuple[ReportedResult, ...]:
+    return top(top1, top5), top(ref1, ref5, kind=REFERENCE, note=TSM_CODE)
+
+
+def classes_339(commit: str, today: str) -> str:
+    return (f"The config at the checkpoint's date (commit {commit}) set num_classes=339 (a copy "
+            "of the Moments in Time value) and tested with TenCrop 224, the default protocol; "
+            "the checkpoint's classifier may have 339 outputs, of which the first 174 are the "
+            "Something-Something V2 classes (UNCONFIRMED: the file could not be opened). The 0.x "
+            f"config now has 174 classes and ThreeCrop 256, the named protocol '{today}'.")
+
 
 TSN_0X_ANET = _TSN.but(dataset="activitynet", arch_kwargs=dict(dropout=0.8), tests=("25x3",),
                        section="ActivityNet v1.3", gpu_memory_mb=5692,
@@ -132,7 +166,7 @@ ENTRIES = (
           url="{config}/{config}_20200705-3036bab6.pth",
           log="tsn_r50_f3_kinetics400_flow_shortedge_55.7_79.9", top=(55.7, 79.85),
           gpu_memory_mb=8471, train=dict(num_clips=3, lr=0.005, batch_size="16 GPUs x 32 videos"),
-          notes=(FLOW_INPUT,),
+          notes=(FLOW_INPUT, FLOW_CONFIGS_LATER),
           more=(top(72.76, 90.52, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x3_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x3_100e_kinetics400_rgb",)),)),
     entry(name="tsn_r50_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           config="tsn_r50_320p_1x1x8_100e_kinetics400_rgb",
@@ -159,7 +193,7 @@ ENTRIES = (
           url="{config}/{config}_20200705-1f39486b.pth",
           log="tsn_r50_f8_kinetics400_flow_shortedge_57.8_81.0", top=(57.76, 80.99),
           gpu_memory_mb=8473, train=dict(lr=0.001875, batch_size="32 GPUs x 12 videos"),
-          notes=(FLOW_INPUT,),
+          notes=(FLOW_INPUT, FLOW_CONFIGS_LATER),
           more=(top(74.64, 91.77, kind=FUSION, note="two-stream: RGB + flow scores 1:1 without softmax (tsn_r50_320p_1x1x8_kinetics400_twostream)", entries=("tsn_r50_320p_1x1x8_100e_kinetics400_rgb",)),)),
     entry(name="tsn_r50_dense_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           url="{config}/{config}_20200606-e925e6e3.pth", log="20200606_003901", top=(70.77, 89.3),
@@ -169,16 +203,21 @@ ENTRIES = (
     entry(name="tsn_r50_video_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           url="{config}/{config}_20200702-568cde33.pth",
           log="tsn_r50_video_2d_1x1x8_100e_kinetics400_rgb", top=(71.79, 90.25),
-          data="videos, short side 256", decoder="decord", start_index=0, tests=("25x10",),
-          gpu_memory_mb=21558),
+          data="videos, short side 256", decoder="decord", start_index=0, tests=("25x3", "25x10"),
+          gpu_memory_mb=21558,
+          more=(readme(69.22, 88.69, "25x10", "65102f01"), readme(71.14, 89.63, "25x10", "fc9f4c30")),
+          notes=(("The reported 71.79 / 90.25 came with the retest 553c59ef (2020-07-24), when the "
+                 "config tested 25 frames x ThreeCrop 256 (the default '25x3'); the README showed "
+                 "69.22 / 88.69 before and 71.14 / 89.63 after fc9f4c30 (2021-09-09) moved the "
+                 "config to TenCrop 224 (the named protocol '25x10')."),)),
     entry(name="tsn_r50_video_dense_1x1x8_100e_kinetics400_rgb", recipe=TSN_0X_K400,
           url="{config}/{config}_20200703-0f19175f.pth",
           log="tsn_r50_video_2d_1x1x8_dense_100e_kinetics400_rgb", top=(70.4, 89.12),
-          data="videos, short side 256", decoder="decord", start_index=0, tests=("dense 80x10",),
-          gpu_memory_mb=21553, train=dict(dense=True),
-          notes=(("At the checkpoint's date the config (0.x commit 25644163) tested 25 dense "
-                 "clips with CenterCrop 224; the 0.x config now tests 8 dense clips with "
-                 "TenCrop 224."),)),
+          data="videos, short side 256", decoder="decord", start_index=0,
+          tests=("dense 80x1", "dense 80x10", "dense 250x1"), gpu_memory_mb=21553,
+          train=dict(dense=True),
+          more=(readme(69.22, 88.69, "250x1", "65102f01"), readme(70.21, 89.0, "250x1", "b3e8fdf3")),
+          notes=(VIDEO_DENSE_RETEST,)),
     entry(name="tsn_r50_randomresizedcrop_340x256_1x1x3_100e_kinetics400_rgb",
           recipe=TSN_0X_K400_BENCH, url="data_benchmark/{config}/{config}_20200725-88cb325a.pth",
           log="{config}_20200725", top={"25x10": (70.11, 89.01), "25x3": (69.95, 89.02)}),
@@ -196,7 +235,7 @@ ENTRIES = (
                  "(25x3), which is the entry's default protocol."),)),
     entry(name="tsn_r50_1x1x8_50e_sthv1_rgb", recipe=TSN_0X_STH,
           url="{config}/{config}_20200618-061b9195.pth", log="tsn_sthv1", top=(18.55, 44.8),
-          tests=("8x10",), train=dict(batch_size="8 GPUs x 16 videos"),
+          tests=("8x10",), train=dict(batch_size="8 GPUs x 16 videos", weight_decay=0.0001),
           more=(top(17.53, 44.29, kind=REFERENCE, note=TSM_CODE),)),
     entry(name="tsn_r50_1x1x16_50e_sthv1_rgb", recipe=TSN_0X_STH,
           url="{config}/{config}_20200614-7e2fe4f1.pth", log="20200614_211932", top=(15.77, 39.85),
@@ -204,50 +243,40 @@ ENTRIES = (
           more=(top(13.33, 35.58, kind=REFERENCE, note=TSM_CODE),),
           notes=("The config trains on 16 segments but tests on 8 frames x CenterCrop 224.",),
           train=dict(num_clips=16, lr=0.01, augment=Augment(crop="multiscale", flip=True))),
-    entry(name="tsn_r50_1x1x8_50e_sthv2_rgb", recipe=TSN_0X_STH,
-          url="{config}/{config}_20200618-096db436.pth", log="tsn_sthv2", dataset="sthv2",
-          data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg", tests=("8x3",),
-          more=(top(32.41, 64.05, section="Something-Something V2"),
-                top(30.32, 58.38, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
-          notes=(("The config at the checkpoint's date (commit 44a97ed8) set num_classes=339 (a "
-                 "copy of the Moments in Time value) and tested with TenCrop 224; the "
-                 "checkpoint's classifier may therefore have 339 outputs, of which the first "
-                 "174 are the Something-Something V2 classes (UNCONFIRMED: the file could not "
-                 "be opened). The 0.x config now has 174 classes and ThreeCrop 256."),),
-          train=dict(weight_decay=0.0001, batch_size="16 GPUs x 16 videos", clip_grad=40.0,
-                     note="")),
-    entry(name="tsn_r50_1x1x16_50e_sthv2_rgb", recipe=TSN_0X_STH,
-          url="{config}/{config}_20200614-b55c5700.pth", log="20200614_203248", dataset="sthv2",
-          data="rawframes, height 240", filename_tmpl="img_{:05d}.jpg",
-          arch_kwargs=dict(dropout=0.5, init_std=0.001), tests=("16x3",), gpu_memory_mb=5698,
-          train=dict(num_clips=16, lr=0.005, note=""),
-          more=(top(22.48, 49.08, section="Something-Something V2"),
-                top(22.5, 47.29, section="Something-Something V2", kind=REFERENCE, note=TSM_CODE),),
-          notes=(("The config at the checkpoint's date (commit 1a69a193) set num_classes=339 and "
-                 "tested with TenCrop 224; the checkpoint's classifier may have 339 outputs "
-                 "(UNCONFIRMED). The 0.x config now has 174 classes and ThreeCrop 256."),)),
+    entry(name="tsn_r50_1x1x8_50e_sthv2_rgb", recipe=TSN_0X_STHV2, tests=("8x10", "8x3"),
+          url="{config}/{config}_20200618-096db436.pth", log="tsn_sthv2",
+          more=sthv2(32.41, 64.05, 30.32, 58.38), notes=(classes_339("44a97ed8", "8x3"),),
+          train=dict(weight_decay=0.0001, batch_size="16 GPUs x 16 videos", clip_grad=40.0)),
+    entry(name="tsn_r50_1x1x16_50e_sthv2_rgb", recipe=TSN_0X_STHV2, tests=("16x10", "16x3"),
+          url="{config}/{config}_20200614-b55c5700.pth", log="20200614_203248",
+          arch_kwargs=dict(dropout=0.5, init_std=0.001), gpu_memory_mb=5698,
+          train=dict(num_clips=16, lr=0.005), more=sthv2(22.48, 49.08, 22.5, 47.29),
+          notes=(classes_339("1a69a193", "16x3"),)),
     entry(name="tsn_r50_1x1x6_100e_mit_rgb", recipe=_TSN,
           url="{config}/{config}_20200618-d512ab1b.pth", log="tsn_mit",
           more=(top(26.84, 51.6, section="Moments in Time"),), dataset="mit",
-          data="videos, short side 256", decoder="decord", start_index=0, tests=("6x3",),
-          gpu_memory_mb=8339, train=dict(num_clips=6, lr=0.005, batch_size="16 GPUs x 16 videos"),
+          data="rawframes, short side 256", tests=("6x3",), gpu_memory_mb=8339,
+          train=dict(num_clips=6, batch_size="16 GPUs x 32 videos"),
           notes=(("The 0.x config's test pipeline does not run as shipped (it starts with "
                  "DecordDecode instead of DecordInit, and FormatShape has no input_format). The "
                  "entry records the intended protocol (6 frames x ThreeCrop 256, raw logits), "
                  "UNCONFIRMED."),
-                ("At the checkpoint's date the config (0.x commit 44a97ed8) read rawframes; the "
-                 "0.x config reads videos with decord."))),
+                ("When the checkpoint was trained the config (0b670873, 2020-06-16) read "
+                 "rawframes with lr 0.01 for 32 videos per GPU; the 0.x config now reads videos "
+                 "with decord (lr 0.005, 16 videos per GPU)."))),
     entry(name="tsn_r101_1x1x5_50e_mmit_rgb", recipe=_TSN,
           url="{config}/{config}_20200618-642f450d.pth", log="tsn_mmit",
           more=(mean_ap(61.09, section="Multi-Moments in Time"),), arch="tsn_r101", dataset="mmit",
-          data="videos, short side 256", decoder="decord", start_index=0,
+          data="rawframes, short side 256",
           arch_kwargs=dict(dropout=0.5), tests=("5x1@256",), gpu_memory_mb=10467, multi_label=True,
           notes=(("Multi-label: trained with BCE (loss weight 160); the table reports mean "
                  "average precision (MMAction2's mmit_mean_average_precision, averaged over "
                  "videos) on raw scores."),
-                ("At the checkpoint's date the config (0.x commit 44a97ed8) read rawframes and "
-                 "did not crop at test time; the 0.x config reads videos with decord and takes "
-                 "CenterCrop 256.")),
+                ("When the row was published (be1e3645, 2020-07-07) the config read rawframes and "
+                 "cropped one random 256x256 region at test time (MultiGroupCrop crop_size=256, "
+                 "groups=1; removed in 091297ac, 2021-09-28, which made it CenterCrop 256). The "
+                 "reported mAP therefore came from a random crop; CenterCrop 256 is its "
+                 "deterministic stand-in.")),
           train=dict(num_clips=5, epochs=50, batch_size="16 GPUs x 16 videos",
                      lr_milestones=(20, 40), fc_lr5=True, clip_grad=20.0)),
     entry(name="tsn_r50_320p_1x1x8_50e_activitynet_video_rgb", recipe=TSN_0X_ANET,
