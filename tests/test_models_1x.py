@@ -86,12 +86,10 @@ def test_logits_match_mmaction2_1x(path: Path, tmp_path: Path):
 
 @pytest.mark.parametrize("arch", NEW_ARCHS)
 def test_registered_as_tsn(arch: str):
-    from videozoo import _registry
-    from videozoo._cards import FAMILIES
+    from videozoo._families import arch_facts
 
     assert arch in videozoo.list_architectures("tsn_*")
-    assert _registry._model_family[arch] == "tsn"
-    assert "tsn" in FAMILIES
+    assert arch_facts(arch).family == "tsn"
 
 
 def test_mobileone_fused_equals_train_form(tmp_path: Path):

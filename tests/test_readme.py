@@ -20,10 +20,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
 from _readme import README, blocks
 from _servers import FakeHub
+from safetensors import safe_open
+from safetensors.torch import save_file
 
 import videozoo
 from videozoo._convert import convert_checkpoint

@@ -27,6 +27,7 @@ from ._checkpoint import (
     to_model_state_dict,
     unwrap_state_dict,
 )
+from ._integrity import tensors_sha256
 from ._mmaction_config import ConfigError, config_from_checkpoint_meta
 from ._mmaction_recipe import (
     ConfigSummaryError,
@@ -35,7 +36,6 @@ from ._mmaction_recipe import (
     data_config_fields,
     summarize_config,
 )
-from ._integrity import tensors_sha256
 from ._registry import get_entry, is_model, list_entries, model_entrypoint, resolve
 
 METADATA_FORMAT = "videozoo"

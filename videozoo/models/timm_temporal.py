@@ -240,13 +240,13 @@ class TimmTemporal(VideoRecognizer):
         return out
 
 
-@register_model
+@register_model(family="tsm", title="TSM, any timm backbone")
 def tsm_timm(backbone: str = "resnet50", num_classes: int = 400, **kwargs: Any) -> TimmTemporal:
     """TSM over the timm model ``backbone`` (residual shift); see the module docstring."""
     return TimmTemporal(backbone, "tsm", num_classes=num_classes, **kwargs)
 
 
-@register_model
+@register_model(family="tsn", title="TSN, any timm backbone")
 def tsn_timm(backbone: str = "resnet50", num_classes: int = 400, **kwargs: Any) -> TimmTemporal:
     """TSN over the timm model ``backbone`` (any timm model)."""
     return TimmTemporal(backbone, "tsn", num_classes=num_classes, **kwargs)
@@ -259,7 +259,7 @@ def _curated(kind: str, backbone: str) -> None:
     entrypoint.__name__ = entrypoint.__qualname__ = f"{kind}_{backbone}"
     entrypoint.__module__ = __name__
     entrypoint.__doc__ = f"{kind.upper()} over timm ``{backbone}`` (``{kind}_timm`` shortcut)."
-    register_model(entrypoint)
+    register_model(family=kind, title=f"{kind.upper()}, timm {backbone}")(entrypoint)
     globals()[entrypoint.__name__] = entrypoint
 
 

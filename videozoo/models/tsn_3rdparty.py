@@ -47,9 +47,9 @@ __all__ = ["TSNImageBackbone"]
 TSN_FAMILY = "tsn"
 
 
-def register_tsn_model(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``register_model`` with the family recorded as TSN (the file name is not the family)."""
-    return register_model(family=TSN_FAMILY)(fn)
+def register_tsn_model(title: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``register_model`` with the family stated as TSN (the file name is not the family)."""
+    return register_model(family=TSN_FAMILY, title=title)
 
 
 def _same_key(key: str) -> str:
@@ -208,7 +208,7 @@ def _timm_backbone(name: str, in_chans: int, pretrained_backbone: bool, **kwargs
                              global_pool="", in_chans=in_chans, **kwargs)
 
 
-@register_tsn_model
+@register_tsn_model(title="TSN, ResNeXt-101 32x4d")
 def tsn_resnext101_32x4d(num_classes: int = 400, in_chans: int = 3,
                          pretrained_backbone: bool = False, **kwargs: Any) -> TSNImageBackbone:
     """TSN ResNeXt-101 32x4d (MMAction2 ``mmcls.ResNeXt`` backbone; timm ``resnext101_32x4d``)."""
@@ -218,7 +218,7 @@ def tsn_resnext101_32x4d(num_classes: int = 400, in_chans: int = 3,
     return model
 
 
-@register_tsn_model
+@register_tsn_model(title="TSN, DenseNet-161 (torchvision)")
 def tsn_densenet161(num_classes: int = 400, in_chans: int = 3, pretrained_backbone: bool = False,
                     **kwargs: Any) -> TSNImageBackbone:
     """TSN DenseNet-161 (torchvision ``densenet161``; features without the final ReLU)."""
@@ -235,7 +235,7 @@ def tsn_densenet161(num_classes: int = 400, in_chans: int = 3, pretrained_backbo
     return model
 
 
-@register_tsn_model
+@register_tsn_model(title="TSN, Swin-B (timm)")
 def tsn_swin_base_patch4_window7_224(num_classes: int = 400, in_chans: int = 3,
                                      pretrained_backbone: bool = False, **kwargs: Any) -> TSNSwin:
     """TSN Swin-B, patch 4, window 7 (timm ``swin_base_patch4_window7_224``), trained on 224x224
@@ -247,7 +247,7 @@ def tsn_swin_base_patch4_window7_224(num_classes: int = 400, in_chans: int = 3,
     return model
 
 
-@register_tsn_model
+@register_tsn_model(title="TSN, MobileOne-S4")
 def tsn_mobileone_s4(num_classes: int = 400, in_chans: int = 3, pretrained_backbone: bool = False,
                      deploy: bool = False, **kwargs: Any) -> TSNMobileOne:
     """TSN MobileOne-S4 (mmpretrain ``MobileOne`` s4; timm ``mobileone_s4``). ``deploy=True``
