@@ -24,7 +24,8 @@ PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 # (a separate venv, ../shared/parity/SETUP.md); never dependencies of videozoo.
 REFERENCE_ONLY = {"mmaction", "mmengine", "mmcv", "mmpretrain"}
 # Modules of the suite itself (tests import each other's helpers) and of the parity folder.
-LOCAL_TEST_MODULES = {p.stem for p in (REPO / "tests").glob("*.py")} | {"parity_recipe"}
+LOCAL_TEST_MODULES = ({p.stem for d in ("tests", "benchmarks", "tools") for p in (REPO / d).glob("*.py")}
+                      | {"parity_recipe"})
 
 
 def _norm(name: str) -> str:
