@@ -10,7 +10,8 @@ from . import (
 )
 from ._checkpoint import CheckpointError
 from ._convert import convert_checkpoint, from_mmaction
-from ._factory import create_model
+from ._factory import ModelArgumentError, create_model
+from ._families import register_family
 from ._hub import DownloadError, download_weights
 from ._mmaction_config import ConfigError
 from ._mmaction_config import load_config as load_mmaction_config
@@ -23,12 +24,14 @@ from ._registry import (
 )
 from .data import (
     VideoDataset,
+    builtin_label_names,
     create_transform,
     label_names,
     make_synthetic_dataset,
     resolve_data_config,
 )
 from .evaluation import (
+    EvalOptions,
     EvalResult,
     evaluate,
     metrics,  # noqa: F401  (videozoo.metrics.top_k_accuracy, ...)
@@ -46,6 +49,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "VideoDataset",
+    "builtin_label_names",
+    "EvalOptions",
+    "ModelArgumentError",
+    "register_family",
     "create_transform",
     "label_names",
     "make_synthetic_dataset",
