@@ -150,9 +150,31 @@ def test_timm_contract_pieces():
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="in_chans"):
-        videozoo.create_model("tsn_densenet161", in_chans=10)
+        videozoo.create_model("tsn_densenet161", in_chans=0)
     with pytest.raises(ValueError, match="num_segments"):
         videozoo.create_model("tsn_mobileone_s4", num_segments=0)
     model = videozoo.create_model("tsn_mobileone_s4")
     with pytest.raises(ValueError):
         model(torch.randn(1, 4, 2, 32, 32))  # wrong channel count
+
+
+def test_densenet_stem_adapts_to_in_chans():
+    """Any in_chans builds (random stem sized for it); pretrained RGB filters are adapted the
+    way timm does (summed for 1 channel, repeated and rescaled by 3/in_chans for more)."""
+    from timm.models import adapt_input_conv
+    from torch import nn
+
+    from videozoo.models.tsn_3rdparty import _adapt_stem_conv
+
+    model = videozoo.create_model("tsn_densenet161", num_classes=3, in_chans=4).eval()
+    assert model.backbone.features.conv0.weight.shape[1] == 4
+    with torch.no_grad():
+        assert model(torch.randn(1, 4, 2, 32, 32)).shape == (1, 3)
+    rgb = nn.Conv2d(3, 8, 7, 2, 3, bias=False)
+    for n in (1, 4, 6):
+        adapted = _adapt_stem_conv(rgb, n, pretrained=True)
+        torch.testing.assert_close(adapted.weight, adapt_input_conv(n, rgb.weight))
+        assert adapted.stride == rgb.stride and adapted.padding == rgb.padding
+    torch.testing.assert_close(_adapt_stem_conv(rgb, 6, True).weight[:, 3:],
+                               rgb.weight.detach() * 0.5)
+    assert _adapt_stem_conv(rgb, 3, pretrained=True) is rgb

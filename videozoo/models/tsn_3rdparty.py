@@ -32,7 +32,9 @@ from typing import Any, Callable, Optional
 
 import timm
 import torch
+import torch.utils.checkpoint
 import torchvision
+from timm.models import adapt_input_conv
 from torch import nn
 
 from .._checkpoint import CheckpointError
@@ -98,8 +100,18 @@ class TSNImageBackbone(VideoRecognizer):
         """(B, C, T, H, W) -> per-frame feature maps (B, T, C', h, w)."""
         self.check_input(x)
         b, _, t = x.shape[:3]
-        feats = self._feature_fn(self.backbone, self.frames(x))
+        feats = self._frame_features(self.frames(x))
         return feats.reshape(b, t, *feats.shape[1:])
+
+    def _frame_features(self, frames: torch.Tensor) -> torch.Tensor:
+        """(N, C, H, W) frames -> the (N, C', h, w) maps the head pools."""
+        return self._feature_fn(self.backbone, frames)
+
+    def _maybe_checkpoint(self, fn: Callable[..., torch.Tensor], *args: Any) -> torch.Tensor:
+        """``fn(*args)``, recomputed in backward instead of stored when checkpointing is on."""
+        if self.grad_checkpointing and torch.is_grad_enabled():
+            return torch.utils.checkpoint.checkpoint(fn, *args, use_reentrant=False)
+        return fn(*args)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         return self.head(x, pre_logits=pre_logits)
@@ -138,6 +150,30 @@ _DERIVED_SWIN_BUFFERS = (".relative_position_index", ".attn_mask")
 
 
 class TSNSwin(TSNImageBackbone):
+    """TSN over timm Swin: stages walked block by block, so each block (and the patch
+    embedding) can be checkpointed; maps leave as NCHW, the last one after the final norm."""
+
+    def stage_info(self) -> list[dict[str, Any]]:
+        info = [dict(d, module=f"backbone.{d['module']}") for d in self.backbone.feature_info]
+        info[-1]["module"] = "backbone.norm"  # the last map is taken after the final LayerNorm
+        return info
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        net = self.backbone
+        x = self._maybe_checkpoint(net.patch_embed, x)
+        outs = []
+        for stage in net.layers:
+            if not isinstance(stage.downsample, nn.Identity):
+                x = self._maybe_checkpoint(stage.downsample, x)
+            for block in stage.blocks:
+                x = self._maybe_checkpoint(block, x)
+            outs.append(x)
+        outs[-1] = net.norm(outs[-1])
+        return [m.permute(0, 3, 1, 2) for m in outs]  # NHWC -> NCHW (MMAction2's NHWC handling)
+
+    def _frame_features(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.stage_maps(frames)[-1]
+
     def convert_mmaction_state_dict(self, state_dict: dict[str, torch.Tensor]
                                     ) -> dict[str, torch.Tensor]:
         if "backbone.layers.0.downsample.reduction.weight" in state_dict:  # timm < 0.9 layout
@@ -146,6 +182,52 @@ class TSNSwin(TSNImageBackbone):
                                          "downsample.", k): v
                 for k, v in state_dict.items() if not k.endswith(_DERIVED_SWIN_BUFFERS)}
         return super().convert_mmaction_state_dict(state_dict)
+
+
+class TSNDenseNet(TSNImageBackbone):
+    """TSN over torchvision DenseNet ``features``: four stages, each a dense block's output
+    (strides 4-32; the last one through ``norm5``). Checkpointing recomputes the stem and each
+    dense block together with the transition (or ``norm5``) after it: ending a segment on an op
+    that saves its input makes the block's last conv part of the recomputation."""
+
+    def _stages(self) -> list[tuple[str, nn.Module, nn.Module]]:
+        """(name of the stage's output module, dense block, the module after it)."""
+        named = dict(self.backbone.features.named_children())
+        blocks = [n for n in named if n.startswith("denseblock")]
+        out = []
+        for i, name in enumerate(blocks):
+            after = "norm5" if i == len(blocks) - 1 else name.replace("denseblock", "transition")
+            out.append((name if after != "norm5" else "norm5", named[name], named[after]))
+        return out
+
+    def stage_info(self) -> list[dict[str, Any]]:
+        # a dense block's output width is what the BN after it takes
+        return [{"num_chs": (after if isinstance(after, nn.BatchNorm2d) else after.norm).num_features,
+                 "reduction": 2 ** (i + 2), "module": f"backbone.features.{name}"}
+                for i, (name, _, after) in enumerate(self._stages())]
+
+    def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        x = self._maybe_checkpoint(self._stem, x)
+        outs = []
+        for name, block, after in self._stages():
+            stage_out, x = self._maybe_checkpoint(self._block_then, block, after, x)
+            outs.append(x if name == "norm5" else stage_out)
+        return outs
+
+    def _stem(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.backbone.features
+        return f.pool0(f.relu0(f.norm0(f.conv0(x))))
+
+    @staticmethod
+    def _block_then(block: nn.Module, after: nn.Module, x: torch.Tensor
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(dense block output, the transition's / norm5's output: no ReLU after norm5, as
+        MMAction2 takes ``features``)."""
+        y = block(x)
+        return y, after(y)
+
+    def _frame_features(self, frames: torch.Tensor) -> torch.Tensor:
+        return self.stage_maps(frames)[-1]
 
 
 class TSNMobileOne(TSNImageBackbone):
@@ -197,6 +279,22 @@ def _torchvision_features(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return net.features(x)  # DenseNet: ends at norm5, no ReLU (what MMAction2 uses)
 
 
+def _adapt_stem_conv(conv: nn.Conv2d, in_chans: int, pretrained: bool) -> nn.Conv2d:
+    """The stem conv for ``in_chans`` inputs: pretrained RGB filters adapted the way timm does
+    (``adapt_input_conv``: summed for 1 channel, repeated and rescaled for more); a random
+    stem is simply built wide enough, with torchvision's init."""
+    if in_chans == conv.in_channels:
+        return conv
+    new = nn.Conv2d(in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+                    conv.dilation, conv.groups, conv.bias is not None)
+    if pretrained:
+        with torch.no_grad():
+            new.weight.copy_(adapt_input_conv(in_chans, conv.weight))
+    else:
+        nn.init.kaiming_normal_(new.weight)
+    return new
+
+
 def _cfg(arch: str, in_chans: int) -> dict[str, Any]:
     return {"architecture": arch, "in_chans": in_chans, "modality": "rgb",
             "mean": IMAGENET_MEAN, "std": IMAGENET_STD}
@@ -220,17 +318,16 @@ def tsn_resnext101_32x4d(num_classes: int = 400, in_chans: int = 3,
 
 @register_tsn_model(title="TSN, DenseNet-161 (torchvision)")
 def tsn_densenet161(num_classes: int = 400, in_chans: int = 3, pretrained_backbone: bool = False,
-                    **kwargs: Any) -> TSNImageBackbone:
-    """TSN DenseNet-161 (torchvision ``densenet161``; features without the final ReLU)."""
-    if in_chans != 3:
-        raise ValueError(f"tsn_densenet161 takes 3 input channels (torchvision's stem), "
-                         f"got in_chans={in_chans}")
+                    **kwargs: Any) -> TSNDenseNet:
+    """TSN DenseNet-161 (torchvision ``densenet161``; features without the final ReLU).
+    ``in_chans`` other than 3 adapts the stem conv as timm does."""
     weights = "DEFAULT" if pretrained_backbone else None
     net = torchvision.models.densenet161(weights=weights)
+    net.features.conv0 = _adapt_stem_conv(net.features.conv0, in_chans, pretrained_backbone)
     num_features = net.classifier.in_features
     net.classifier = nn.Identity()  # as MMAction2 does: only `features` is used
-    model = TSNImageBackbone(net, _torchvision_features, num_features, num_classes, in_chans,
-                             **kwargs)
+    model = TSNDenseNet(net, _torchvision_features, num_features, num_classes, in_chans,
+                        **kwargs)
     model.pretrained_cfg = _cfg("tsn_densenet161", in_chans)
     return model
 
