@@ -1,9 +1,12 @@
 """Export of every architecture: torch.compile and ONNX (onnxruntime parity), random weights.
 
-- ``torch.compile`` uses the default **inductor** backend (it compiles on this CPU machine with
-  the system C++ compiler), in float64 so "within 1e-5 of eager" checks the graph, not float32
-  round-off (inductor reorders reductions: ~4e-5 relative on TPN in float32). Compilation takes
-  minutes per model on 2 cores, so every compile case is marked slow.
+- ``torch.compile`` of every architecture goes through TorchDynamo's graph capture and
+  AOTAutograd (``backend="aot_eager"``): that is where a model fails to compile (graph breaks,
+  unsupported ops, the in-place inference shift). The default **inductor** backend, which also
+  generates and builds C++ kernels (about a minute per network on 2 cores, too slow to repeat for
+  all of them in CI), compiles one representative of each kind of block (``INDUCTOR_CASES``).
+  Both in float64, so "within 1e-5 of eager" checks the graph, not float32 round-off (inductor
+  reorders reductions: ~4e-5 relative on TPN in float32).
 - ONNX uses torch's TorchScript-based exporter (``dynamo=False``, opset 17): it writes one
   self-contained file (the dynamo exporter splits weights into external data) and needs only
   ``onnx``; onnxruntime's CPU logits within 1e-4 of eager, measured against the logit scale
@@ -39,6 +42,8 @@ CASES = videozoo.list_architectures() + [DEPLOY]
 
 
 def frame_size(arch: str) -> int:
+    if "swin" in arch:  # its native size: at 32x32 timm pads the 7x7 windows, which the
+        return 224      # traced graph does not reproduce exactly (5e-3 relative)
     return 64 if arch.startswith("tpn_") else 32
 
 
@@ -115,16 +120,22 @@ def test_onnx_matches_eager_and_keeps_frame_order(case):
         assert gap > 1e-2 * np.abs(out).max(), f"frame order lost in ONNX ({gap})"
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_torch_compile_inductor_matches_eager(case):
+# Residual 2D with the shift (ResNet), inverted residuals (MobileNetV2), reparameterised MobileOne.
+INDUCTOR_CASES = ["tsm_r50", "tsm_mobilenetv2", DEPLOY]
+
+
+@pytest.mark.parametrize("backend,case", [("aot_eager", c) for c in CASES]
+                         + [("inductor", c) for c in INDUCTOR_CASES])
+def test_torch_compile_matches_eager(backend, case):
     # float64: the compiled graph must compute the eager function, not just come close in
     # float32, where inductor's reordered reductions differ by ~4e-5 relative on TPN
+    torch._dynamo.reset()
     model = copy.deepcopy(model_for(case)).double()
     x = video(case.removesuffix("-deploy"), model.in_chans).double()
     x2 = torch.cat([x, x.flip(2)])
     with torch.no_grad():
         ref = model(x2)
-        out = torch.compile(model, backend="inductor")(x2)
+        out = torch.compile(model, backend=backend, fullgraph=False)(x2)
     torch.testing.assert_close(out, ref, rtol=1e-5, atol=1e-5)
     if is_temporal(model):
         assert (out[0] - out[1]).abs().max() > 1e-2 * out.abs().max()
