@@ -136,7 +136,8 @@ class ResNet3dSlowOnly(nn.Module):
     def stem(self, x: torch.Tensor) -> torch.Tensor:
         return self.maxpool(self.act1(self.bn1(self.conv1(x))))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def stage_outputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The output of every stage (``forward`` keeps those in ``out_indices``)."""
         x = self.stem(x)
         outs = []
         for i in range(self.num_stages):
@@ -145,9 +146,12 @@ class ResNet3dSlowOnly(nn.Module):
                     x = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
                 else:
                     x = block(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+            outs.append(x)
+        return outs
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outs = self.stage_outputs(x)
+        return tuple(outs[i] for i in range(self.num_stages) if i in self.out_indices)
 
     # -- training-time behaviour ------------------------------------------------------------
     def set_grad_checkpointing(self, enable: bool = True) -> None:

@@ -405,17 +405,7 @@ class TPNSlowOnly(TPNRecognizer):
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every stage of the 3D backbone (its ``forward`` returns only C3 and C4)."""
-        bb = self.backbone
-        x = bb.stem(x)
-        outs = []
-        for i in range(bb.num_stages):
-            for block in getattr(bb, f"layer{i + 1}"):
-                if bb.grad_checkpointing and torch.is_grad_enabled():
-                    x = torch.utils.checkpoint.checkpoint(block, x, use_reentrant=False)
-                else:
-                    x = block(x)
-            outs.append(x)
-        return outs
+        return self.backbone.stage_outputs(x)
 
     def _backbone_key_to_mmaction(self, key: str) -> str:
         return resnet3d_key_to_mmaction(key)
