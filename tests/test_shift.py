@@ -172,3 +172,81 @@ def test_inference_tensor_under_no_grad():
     with torch.no_grad():
         out = TemporalShift(conv)(x)  # writing x here would raise; it falls back
         assert torch.equal(out, conv(reference_shift(x, 8)))
+
+
+# -- stage runners: a block that is the only holder of its input shifts it for good ----------
+@pytest.mark.parametrize("b,t,c,div,h,w", [case for case in CASES if case[2] // case[3]])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_shift_for_good_then_add_unshifted_is_the_residual_add(b, t, c, div, h, w, dtype):
+    torch.manual_seed(0)
+    x = torch.randn(b * t, c, h, w).to(dtype)
+    out = torch.randn(b * t, c, h, w).to(dtype)
+    fold = c // div
+    shifted = x.clone()
+    boundary = layers._shift_for_good(shifted, t, fold)
+    assert torch.equal(shifted, reference_shift(x, t, div))
+    got = layers.add_unshifted_(out.clone(), shifted, boundary, t, fold)
+    assert torch.equal(got, out + x)
+
+
+def _count_consuming(monkeypatch):
+    from videozoo.models import resnet, tsm_mobile
+
+    seen = {"n": 0}
+    for mod, name in [(resnet, "_bottleneck_consuming"),
+                      (tsm_mobile, "_inverted_residual_consuming"),
+                      (tsm_mobile, "_shifted_block_consuming")]:
+        original = getattr(mod, name)
+
+        def counted(*args, _original=original):
+            out = _original(*args)
+            seen["n"] += out is not None
+            return out
+        monkeypatch.setattr(mod, name, counted)
+    return seen
+
+
+@pytest.mark.parametrize("arch,t", [("tsm_r50", 8), ("tsm_r101", 8), ("tsm_mobilenetv2", 4),
+                                    ("tsm_mobileone_s4", 16), ("tpn_tsm_r50", 8)])
+def test_consuming_blocks_run_and_change_nothing(arch, t, monkeypatch):
+    torch.manual_seed(0)
+    model = videozoo.create_model(arch, num_classes=5).eval()
+    x = torch.randn(1, 3, t, 64, 64)
+    before = x.clone()
+    with torch.no_grad():
+        seen = _count_consuming(monkeypatch)
+        fast, fast_maps = model(x), model.forward_stages(x)
+        assert seen["n"] > 0, "no block took the in-place path"
+        monkeypatch.setattr(layers, "_can_shift_in_place", lambda x, net: False)
+        slow, slow_maps = model(x), model.forward_stages(x)
+    assert torch.equal(x, before)
+    assert torch.equal(fast, slow)
+    assert len(fast_maps) == len(slow_maps)
+    assert all(torch.equal(a, b) for a, b in zip(fast_maps, slow_maps))
+
+
+@pytest.mark.parametrize("where", ["block", "last submodule"])
+def test_a_hook_that_keeps_a_block_output_sees_it_unshifted(where):
+    # a feature hook stores layer1[1]'s output, which layer1[2] would otherwise shift in place
+    torch.manual_seed(0)
+    model = videozoo.create_model("tsm_r50", num_classes=5).eval()
+    block = model.backbone.layer1[1]
+    kept = []
+    target = block if where == "block" else block.act3
+    target.register_forward_hook(lambda m, a, out: kept.append(out))
+    x = torch.randn(1, 3, 8, 32, 32)
+    with torch.no_grad():
+        model(x)
+        expected = block(model.backbone.layer1[0](model.backbone.forward_stem(
+            model.frames(x))))
+    assert torch.equal(kept[0], expected)
+
+
+def test_grad_checkpointing_and_training_do_not_consume(monkeypatch):
+    model = videozoo.create_model("tsm_mobilenetv2", num_classes=5)
+    seen = _count_consuming(monkeypatch)
+    x = torch.randn(1, 3, 4, 32, 32)
+    model(x).sum().backward()
+    model.set_grad_checkpointing(True)
+    model(x).sum().backward()
+    assert seen["n"] == 0

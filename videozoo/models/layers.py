@@ -89,6 +89,70 @@ def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int, saved: tupl
     bwd[-1].copy_(saved[2])
 
 
+def _shift_for_good(x: torch.Tensor, num_segments: int, fold: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`temporal_shift` of ``x`` in place, not to be undone: return the two boundary
+    frames the shift overwrote (channels ``[0, fold)`` of each group's first frame and
+    ``[fold, 2 fold)`` of its last), all :func:`add_unshifted_` needs to read ``x`` unshifted."""
+    v = _slab_view(x, num_segments)
+    fwd, bwd = v[:, :, :fold], v[:, :, fold:2 * fold]
+    if 2 * fold * v[0, 0, 0].numel() * x.shape[0] < _FRAMEWISE_MIN_ELEMENTS:
+        saved = v[:, :, :2 * fold].clone()
+        first, last = saved[:, 0, :fold], saved[:, -1, fold:]
+        fwd[:, :-1].copy_(saved[:, 1:, :fold])
+        bwd[:, 1:].copy_(saved[:, :-1, fold:])
+    else:
+        first, last = fwd[:, 0].clone(), bwd[:, -1].clone()
+        f, b = fwd.unbind(1), bwd.unbind(1)
+        for t in range(num_segments - 1):
+            f[t].copy_(f[t + 1])
+        for t in range(num_segments - 1, 0, -1):
+            b[t].copy_(b[t - 1])
+    fwd[:, -1].zero_()
+    bwd[:, 0].zero_()
+    return first, last
+
+
+def add_unshifted_(out: torch.Tensor, shifted: torch.Tensor, boundary: tuple, num_segments: int,
+                   fold: int) -> torch.Tensor:
+    """``out += x`` where ``shifted`` is ``x`` after :func:`_shift_for_good` (``boundary`` is
+    what it returned): each element of ``x`` is read where the shift moved it, so the sum is
+    the residual add bit for bit, without a pass to undo the shift first."""
+    o, s = _slab_view(out, num_segments), _slab_view(shifted, num_segments)
+    first, last = boundary
+    o[:, :, 2 * fold:].add_(s[:, :, 2 * fold:])
+    o[:, 1:, :fold].add_(s[:, :-1, :fold])
+    o[:, 0, :fold].add_(first)
+    o[:, :-1, fold:2 * fold].add_(s[:, 1:, fold:2 * fold])
+    o[:, -1, fold:2 * fold].add_(last)
+    return out
+
+
+def consumable_shift(x: torch.Tensor, shift: nn.Module, *owners: nn.Module) -> int:
+    """The fold with which ``shift`` may shift ``x`` in place for good, or 0.
+
+    For a block runner (a backbone's stage loop) whose ``x`` is the previous block's output
+    and referenced nowhere else: the in-place conditions of :class:`TemporalShift` hold, and no
+    module of ``owners`` (the block that made ``x`` and the one about to read it) has a hook
+    that could keep ``x`` or see it shifted."""
+    if not isinstance(shift, TemporalShift) or x.dim() != 4:
+        return 0
+    fold = x.shape[1] // shift.shift_div
+    if fold == 0 or x.shape[0] % shift.num_segments or not _can_shift_in_place(x, shift.net):
+        return 0
+    for owner in owners:
+        for m in owner.modules():
+            if m._forward_hooks or m._forward_pre_hooks:
+                return 0
+    return fold
+
+
+def shift_for_good(x: torch.Tensor, shift: TemporalShift, fold: int) -> tuple:
+    """Shift ``x`` in place as ``shift`` would (see :func:`consumable_shift`); the boundary
+    frames for :func:`add_unshifted_`."""
+    return _shift_for_good(x, shift.num_segments, fold)
+
+
 def _reads_input_only(net: nn.Module) -> bool:
     """Modules known to leave their input untouched and to return a new tensor."""
     from timm.models.byobnet import MobileOneBlock  # imported late: only the mobile TSM needs it

@@ -46,11 +46,12 @@ from typing import Any, Callable, Optional, Union
 import timm
 import torch
 import torch.utils.checkpoint
+from timm.models.resnet import Bottleneck
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .base import VideoRecognizer
-from .layers import TemporalShift
+from .layers import TemporalShift, add_unshifted_, consumable_shift, shift_for_good
 from .non_local import NON_LOCAL_KEY_MAP, NonLocal3d, NonLocalWrapper
 
 __all__ = [
@@ -62,6 +63,7 @@ __all__ = [
     "export_mmaction_resnet_state_dict",
     "mmaction_resnet_key_to_videozoo",
     "resnet_stage_info",
+    "run_stage",
     "shifted_blocks",
     "videozoo_resnet_key_to_mmaction",
 ]
@@ -80,6 +82,34 @@ def shifted_blocks(stage_blocks: Sequence[int]) -> list[list[int]]:
     """
     step = 2 if stage_blocks[2] >= 23 else 1
     return [list(range(0, n, step)) for n in stage_blocks]
+
+
+def run_stage(stage: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """``stage(x)``; at inference a shifted bottleneck whose input only this loop holds (the
+    previous block's output) shifts it in place for good and reads it unshifted in its residual
+    add: no copy of the input, no pass to restore it, the same numbers."""
+    prev = None
+    for block in stage:
+        fold = 0
+        if prev is not None and type(block) is Bottleneck and block.downsample is None:
+            fold = consumable_shift(x, block.conv1, prev, block)
+        x = _bottleneck_consuming(block, x, fold) if fold else block(x)
+        prev = block
+    return x
+
+
+def _bottleneck_consuming(b: Bottleneck, x: torch.Tensor, fold: int) -> torch.Tensor:
+    """timm ``Bottleneck.forward`` (identity shortcut) with ``conv1``'s shift done in place."""
+    shift = b.conv1
+    boundary = shift_for_good(x, shift, fold)
+    y = b.act1(b.bn1(shift.net(x)))
+    y = b.aa(b.act2(b.drop_block(b.bn2(b.conv2(y)))))
+    y = b.bn3(b.conv3(y))
+    if b.se is not None:
+        y = b.se(y)
+    if b.drop_path is not None:
+        y = b.drop_path(y)
+    return b.act3(add_unshifted_(y, x, boundary, shift.num_segments, fold))
 
 
 class ResNetBackbone(nn.Module):
@@ -166,7 +196,7 @@ class ResNetBackbone(nn.Module):
             if self.grad_checkpointing and torch.is_grad_enabled():
                 x = torch.utils.checkpoint.checkpoint(stage, x, use_reentrant=False)
             else:
-                x = stage(x)
+                x = run_stage(stage, x)
             if i in out_indices:
                 outs.append(x)
         return outs

@@ -28,7 +28,7 @@ Where the shift goes, as in MMAction2:
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import timm
 import torch
@@ -41,7 +41,7 @@ from .._checkpoint import CheckpointError
 from .._registry import register_model
 from .base import VideoRecognizer, check_positive_int
 from .heads import TSMHead
-from .layers import TemporalShift
+from .layers import TemporalShift, add_unshifted_, consumable_shift, shift_for_good
 
 __all__ = ["TSMMobileNetV2", "TSMMobileOne", "tsm_mobilenetv2", "tsm_mobileone_s4"]
 
@@ -49,14 +49,51 @@ MMACTION_MEAN = (123.675, 116.28, 103.53)
 MMACTION_STD = (58.395, 57.12, 57.375)
 
 
-def _run_blocks(blocks: list[nn.Module], x: torch.Tensor, use_checkpoint: bool) -> torch.Tensor:
-    """Run ``blocks`` in order, recomputing each one's activations in backward when asked."""
+Consume = Callable[[nn.Module, nn.Module, torch.Tensor], Optional[torch.Tensor]]
+
+
+def _run_blocks(blocks: list[nn.Module], x: torch.Tensor, use_checkpoint: bool,
+                consume: Optional[Consume] = None) -> torch.Tensor:
+    """Run ``blocks`` in order, recomputing each one's activations in backward when asked.
+
+    ``consume(prev, block, x)`` may run ``block`` on an ``x`` that only this loop holds (the
+    output of ``prev``), shifting it in place for good; None means it declined."""
+    prev = None
     for block in blocks:
         if use_checkpoint:
             x = checkpoint(block, x, use_reentrant=False)
         else:
-            x = block(x)
+            y = consume(prev, block, x) if consume is not None and prev is not None else None
+            x = block(x) if y is None else y
+        prev = block
     return x
+
+
+def _inverted_residual_consuming(prev: nn.Module, block: nn.Module, x: torch.Tensor
+                                 ) -> Optional[torch.Tensor]:
+    """timm ``InvertedResidual.forward`` (with skip) with ``conv_pw``'s shift done in place and
+    the skip read through it (see ``resnet.run_stage``)."""
+    if type(block) is not InvertedResidual or not block.has_skip \
+            or getattr(block, "conv_s2d", None) is not None:
+        return None
+    shift = block.conv_pw
+    fold = consumable_shift(x, shift, prev, block)
+    if not fold:
+        return None
+    boundary = shift_for_good(x, shift, fold)
+    y = block.bn2(block.conv_dw(block.bn1(shift.net(x))))
+    y = block.bn3(block.conv_pwl(block.se(block.aa(y))))
+    return add_unshifted_(block.drop_path(y), x, boundary, shift.num_segments, fold)
+
+
+def _shifted_block_consuming(prev: nn.Module, shift: nn.Module, x: torch.Tensor
+                             ) -> Optional[torch.Tensor]:
+    """A whole block behind a ``TemporalShift`` (MobileOne): shift in place, never restore."""
+    fold = consumable_shift(x, shift, prev, shift)
+    if not fold:
+        return None
+    shift_for_good(x, shift, fold)
+    return shift.net(x)
 
 
 _UNSET: Any = object()  # "not given", so num_segments can stand in for shift_segments
@@ -79,12 +116,13 @@ def _shift_segments(shift_segments: Optional[int], num_segments: Optional[int],
     return num_segments
 
 
-def _tap_stages(stages: list[list[nn.Module]], x: torch.Tensor, use_checkpoint: bool
-                ) -> list[torch.Tensor]:
-    """Run groups of blocks in order and keep each group's output."""
+def _tap_stages(stages: list[list[nn.Module]], x: torch.Tensor, use_checkpoint: bool,
+                consume: Optional[Consume] = None) -> list[torch.Tensor]:
+    """Run groups of blocks in order and keep each group's output (which the next group's
+    first block therefore must not consume)."""
     outs = []
     for blocks in stages:
-        x = _run_blocks(blocks, x, use_checkpoint)
+        x = _run_blocks(blocks, x, use_checkpoint, consume)
         outs.append(x)
     return outs
 
@@ -212,7 +250,8 @@ class MobileNetV2TSMBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn1(self.conv_stem(x))
         blocks = [block for stage in self.blocks for block in stage]
-        x = _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled())
+        x = _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
+                        _inverted_residual_consuming)
         return self.bn2(self.conv_head(x))
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -223,7 +262,8 @@ class MobileNetV2TSMBackbone(nn.Module):
             groups.append([b for stage in self.blocks[start:tap + 1] for b in stage])
             start = tap + 1
         x = self.bn1(self.conv_stem(x))
-        return _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled())
+        return _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled(),
+                           _inverted_residual_consuming)
 
 
 class TSMMobileNetV2(_MobileTSMBase):
@@ -328,13 +368,15 @@ class MobileOneTSMBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         blocks = [block for stage in self.stages for block in stage]
-        return _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled())
+        return _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
+                           _shifted_block_consuming)
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Stem and every stage (strides 2, 4, 8, 16, 32)."""
         x = self.stem(x)
         groups = [list(stage) for stage in self.stages]
-        return [x] + _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled())
+        return [x] + _tap_stages(groups, x, self.grad_checkpointing and torch.is_grad_enabled(),
+                                 _shifted_block_consuming)
 
     def reparameterize(self) -> None:
         for m in self.modules():
