@@ -145,7 +145,7 @@ def out_of_place(monkeypatch):
 ])
 def test_whole_models_bit_identical(arch, kwargs, t, out_of_place):
     torch.manual_seed(0)
-    model = videozoo.create_model(arch, num_classes=7, **kwargs).eval()
+    model = _lively(videozoo.create_model(arch, num_classes=7, **kwargs)).eval()
     x = torch.randn(2, 3, t, 64, 64)
     with torch.no_grad():
         fast = model(x)
@@ -189,6 +189,20 @@ def test_shift_for_good_then_add_unshifted_is_the_residual_add(b, t, c, div, h, 
     assert torch.equal(got, out + x)
 
 
+def _lively(model: nn.Module) -> nn.Module:
+    """Random BatchNorm scales and statistics: timm zero-initialises each block's last BN, which
+    would make every residual branch (and so what its shifted conv saw) invisible."""
+    g = torch.Generator().manual_seed(1)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            c = m.num_features
+            m.weight.data = torch.rand(c, generator=g) + 0.5
+            m.bias.data = torch.randn(c, generator=g) * 0.1
+            m.running_mean = torch.randn(c, generator=g) * 0.1
+            m.running_var = torch.rand(c, generator=g) + 0.5
+    return model
+
+
 def _count_consuming(monkeypatch):
     from videozoo.models import resnet, tsm_mobile
 
@@ -210,7 +224,7 @@ def _count_consuming(monkeypatch):
                                     ("tsm_mobileone_s4", 16), ("tpn_tsm_r50", 8)])
 def test_consuming_blocks_run_and_change_nothing(arch, t, monkeypatch):
     torch.manual_seed(0)
-    model = videozoo.create_model(arch, num_classes=5).eval()
+    model = _lively(videozoo.create_model(arch, num_classes=5)).eval()
     x = torch.randn(1, 3, t, 64, 64)
     before = x.clone()
     with torch.no_grad():
@@ -229,7 +243,7 @@ def test_consuming_blocks_run_and_change_nothing(arch, t, monkeypatch):
 def test_a_hook_that_keeps_a_block_output_sees_it_unshifted(where):
     # a feature hook stores layer1[1]'s output, which layer1[2] would otherwise shift in place
     torch.manual_seed(0)
-    model = videozoo.create_model("tsm_r50", num_classes=5).eval()
+    model = _lively(videozoo.create_model("tsm_r50", num_classes=5)).eval()
     block = model.backbone.layer1[1]
     kept = []
     target = block if where == "block" else block.act3

@@ -167,12 +167,17 @@ def resize_frames(frames: ArrayLike, size: tuple[int, int], backend: str = "auto
                      f"{backend!r}")
 
 
-def _has_cv2() -> bool:
+def _cv2() -> Any:
+    """OpenCV, or None where it is not installed (every cv2 path has a torch/numpy twin)."""
     try:
-        import cv2  # noqa: F401
+        import cv2
     except ImportError:
-        return False
-    return True
+        return None
+    return cv2
+
+
+def _has_cv2() -> bool:
+    return _cv2() is not None
 
 
 def crop_frames(frames: torch.Tensor, box: Box) -> torch.Tensor:
@@ -252,18 +257,27 @@ def _fold_channels_first(crops: torch.Tensor, input_format: str, clip_len: int =
 def _fold_planes(crops: list[torch.Tensor], flips: list[bool],
                  fmt_args: tuple[Any, ...]) -> torch.Tensor:
     """:func:`_fold_channels_first` of the stacked crops, on CPU without the stack: each
-    ``h x w`` plane is copied once, straight into the output (flips as numpy's reversed views,
-    which torch cannot express without a copy). Where each plane goes is found by folding a
-    small index tensor the same way."""
+    ``h x w`` plane is copied once, straight into the output; a flipped one through OpenCV's
+    SIMD ``flip`` when it is there (numpy's reversed-view copy is ~7x slower, and TenCrop flips
+    half the planes). Where each plane goes is found by folding a small index tensor the same
+    way."""
     n, m, c, h, w = crops[0].shape
     k = len(crops)
     index = torch.arange(k * m * c).reshape(1, k, m, c, 1, 1)
     where = _fold_channels_first(index, *fmt_args)[0, :, :, :, 0, 0].numpy()  # (V, C', T)
-    sources = [x.numpy()[..., ::-1] if f else x.numpy() for x, f in zip(crops, flips)]
+    sources = [x.numpy() for x in crops]
+    cv2 = _cv2()
     out = np.empty((n, *where.shape, h, w), dtype=np.uint8)
     for (v, ch, t), src in np.ndenumerate(where):
         kk, rest = divmod(int(src), m * c)
-        out[:, v, ch, t] = sources[kk][:, rest // c, rest % c]
+        plane = sources[kk][:, rest // c, rest % c]
+        if not flips[kk]:
+            out[:, v, ch, t] = plane
+        elif cv2 is None:
+            out[:, v, ch, t] = plane[..., ::-1]
+        else:
+            for i in range(n):
+                cv2.flip(plane[i], 1, dst=out[i, v, ch, t])
     return torch.from_numpy(out)
 
 
