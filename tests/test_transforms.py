@@ -428,3 +428,21 @@ def test_make_views_on_gpu_is_bit_identical_to_cpu():
         cpu = make_views(frames, cfg)  # cv2
         gpu = make_views(frames, cfg, device="cuda")  # OpenCV's arithmetic in torch
         assert gpu.device.type == "cuda" and torch.equal(gpu.cpu(), cpu)
+
+
+@pytest.mark.parametrize("channels", [3, 2])
+def test_ten_crop_views_are_the_same_with_and_without_opencv(channels, monkeypatch):
+    from videozoo.data import transforms as data_transforms
+
+    g = torch.Generator().manual_seed(0)
+    frames = torch.randint(0, 256, (2, 6, 37, 45, channels), dtype=torch.uint8, generator=g)
+    cfg = dict(resize=None, crop="ten", crop_size=(29, 31), clip_len=1, num_segments=6,
+               modality="flow" if channels == 2 else "rgb")
+    with_cv2 = make_views(frames, cfg, normalize=False)
+    monkeypatch.setattr(data_transforms, "_cv2", lambda: None)
+    without = make_views(frames, cfg, normalize=False)
+    assert torch.equal(with_cv2, without)
+    if channels == 3:  # view 1 is box 1's crop mirrored left-right, all six frames
+        x1, y1, x2, y2 = crop_boxes(37, 45, (29, 31), "ten")[1]
+        expected = frames[0, :, y1:y2, x1:x2].flip(-2).permute(3, 0, 1, 2)
+        assert torch.equal(with_cv2[0, 1], expected)
