@@ -193,6 +193,10 @@ class TemporalShift(nn.Module):
     MobileOne block, the shift is done in place on the input and undone after ``net`` has run:
     the same numbers, no new tensor and a quarter of the copying. With autograd, under
     ``torch.compile`` / TorchScript, or for any other ``net``, :func:`temporal_shift` is used.
+    A backbone's block loop goes one step further where it alone holds the input (the previous
+    block's output, no hooks anywhere near it): the block shifts it for good and its residual
+    add reads each element where the shift put it (:func:`consumable_shift`,
+    :func:`add_unshifted_`), so nothing is put back.
     """
 
     segment_aware = True  # set_num_segments updates num_segments
