@@ -239,20 +239,22 @@ def test_consuming_blocks_run_and_change_nothing(arch, t, monkeypatch):
     assert all(torch.equal(a, b) for a, b in zip(fast_maps, slow_maps))
 
 
-@pytest.mark.parametrize("where", ["block", "last submodule"])
+@pytest.mark.parametrize("where", ["block", "last submodule", "stage"])
 def test_a_hook_that_keeps_a_block_output_sees_it_unshifted(where):
-    # a feature hook stores layer1[1]'s output, which layer1[2] would otherwise shift in place
+    # a feature hook stores an output that the next shifted block would otherwise shift in place
     torch.manual_seed(0)
     model = _lively(videozoo.create_model("tsm_r50", num_classes=5)).eval()
-    block = model.backbone.layer1[1]
+    bb = model.backbone
+    target = {"block": bb.layer1[1], "last submodule": bb.layer1[1].act3,
+              "stage": bb.layer1}[where]
     kept = []
-    target = block if where == "block" else block.act3
     target.register_forward_hook(lambda m, a, out: kept.append(out))
     x = torch.randn(1, 3, 8, 32, 32)
     with torch.no_grad():
         model(x)
-        expected = block(model.backbone.layer1[0](model.backbone.forward_stem(
-            model.frames(x))))
+        assert len(kept) == 1  # the hook ran
+        stem = bb.forward_stem(model.frames(x))
+        expected = bb.layer1(stem) if where == "stage" else bb.layer1[1](bb.layer1[0](stem))
     assert torch.equal(kept[0], expected)
 
 

@@ -170,13 +170,13 @@ def _can_shift_in_place(x: torch.Tensor, net: nn.Module) -> bool:
         return False
     if x.is_inference() and not torch.is_inference_mode_enabled():
         return False  # inference tensors may only be written inside inference_mode
-    if net._forward_pre_hooks or net._forward_hooks or _global_hooks():
+    if net._forward_pre_hooks or net._forward_hooks or global_hooks():
         return False  # a hook may keep the conv's input: it must stay the shifted tensor
     dense = x.is_contiguous() or x.is_contiguous(memory_format=torch.channels_last)
     return dense and _reads_input_only(net)
 
 
-def _global_hooks() -> bool:
+def global_hooks() -> bool:
     from torch.nn.modules import module as _module
 
     return bool(_module._global_forward_pre_hooks or _module._global_forward_hooks)

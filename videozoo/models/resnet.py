@@ -51,7 +51,13 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from .base import VideoRecognizer
-from .layers import TemporalShift, add_unshifted_, consumable_shift, shift_for_good
+from .layers import (
+    TemporalShift,
+    add_unshifted_,
+    consumable_shift,
+    global_hooks,
+    shift_for_good,
+)
 from .non_local import NON_LOCAL_KEY_MAP, NonLocal3d, NonLocalWrapper
 
 __all__ = [
@@ -84,14 +90,19 @@ def shifted_blocks(stage_blocks: Sequence[int]) -> list[list[int]]:
     return [list(range(0, n, step)) for n in stage_blocks]
 
 
-def run_stage(stage: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+def run_stage(stage: nn.Sequential, x: torch.Tensor, source: Optional[nn.Module] = None
+              ) -> torch.Tensor:
     """``stage(x)``; at inference a shifted bottleneck whose input only this loop holds (the
     previous block's output) shifts it in place for good and reads it unshifted in its residual
-    add: no copy of the input, no pass to restore it, the same numbers."""
-    prev = None
+    add: no copy of the input, no pass to restore it, the same numbers. ``source``: the module
+    that made ``x`` when the caller holds no other reference to it (then the first block may
+    consume it too); None when ``x`` is kept elsewhere (a returned feature map)."""
+    if stage._forward_hooks or stage._forward_pre_hooks or global_hooks():
+        return stage(x)  # the stage's own hooks must see its call, as nn.Sequential gives it
+    prev = source
     for block in stage:
         fold = 0
-        if prev is not None and type(block) is Bottleneck and block.downsample is None:
+        if prev is not None and type(block) is Bottleneck:
             fold = consumable_shift(x, block.conv1, prev, block)
         x = _bottleneck_consuming(block, x, fold) if fold else block(x)
         prev = block
@@ -99,8 +110,10 @@ def run_stage(stage: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
 
 
 def _bottleneck_consuming(b: Bottleneck, x: torch.Tensor, fold: int) -> torch.Tensor:
-    """timm ``Bottleneck.forward`` (identity shortcut) with ``conv1``'s shift done in place."""
+    """timm ``Bottleneck.forward`` with ``conv1``'s shift done in place; a downsampling
+    shortcut reads ``x`` before the shift, an identity one through it."""
     shift = b.conv1
+    shortcut = b.downsample(x) if b.downsample is not None else None
     boundary = shift_for_good(x, shift, fold)
     y = b.act1(b.bn1(shift.net(x)))
     y = b.aa(b.act2(b.drop_block(b.bn2(b.conv2(y)))))
@@ -109,7 +122,11 @@ def _bottleneck_consuming(b: Bottleneck, x: torch.Tensor, fold: int) -> torch.Te
         y = b.se(y)
     if b.drop_path is not None:
         y = b.drop_path(y)
-    return b.act3(add_unshifted_(y, x, boundary, shift.num_segments, fold))
+    if shortcut is None:
+        y = add_unshifted_(y, x, boundary, shift.num_segments, fold)
+    else:
+        y += shortcut
+    return b.act3(y)
 
 
 class ResNetBackbone(nn.Module):
@@ -192,13 +209,16 @@ class ResNetBackbone(nn.Module):
         out_indices = self.out_indices if out_indices is None else tuple(out_indices)
         x = self.forward_stem(x)
         outs = []
+        source: Optional[nn.Module] = self.maxpool  # x is the stem's, held nowhere else
         for i, stage in enumerate(self.stages[:max(out_indices) + 1]):
             if self.grad_checkpointing and torch.is_grad_enabled():
                 x = torch.utils.checkpoint.checkpoint(stage, x, use_reentrant=False)
             else:
-                x = run_stage(stage, x)
+                x = run_stage(stage, x, source)
+            source = stage
             if i in out_indices:
                 outs.append(x)
+                source = None  # returned: the next stage must leave it as it is
         return outs
 
     def forward(self, x: torch.Tensor) -> Union[torch.Tensor, tuple[torch.Tensor, ...]]:

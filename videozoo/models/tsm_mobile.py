@@ -53,12 +53,14 @@ Consume = Callable[[nn.Module, nn.Module, torch.Tensor], Optional[torch.Tensor]]
 
 
 def _run_blocks(blocks: list[nn.Module], x: torch.Tensor, use_checkpoint: bool,
-                consume: Optional[Consume] = None) -> torch.Tensor:
+                consume: Optional[Consume] = None, source: Optional[nn.Module] = None
+                ) -> torch.Tensor:
     """Run ``blocks`` in order, recomputing each one's activations in backward when asked.
 
     ``consume(prev, block, x)`` may run ``block`` on an ``x`` that only this loop holds (the
-    output of ``prev``), shifting it in place for good; None means it declined."""
-    prev = None
+    output of ``prev``; for the first block, of ``source`` when the caller keeps no reference
+    to ``x``), shifting it in place for good; None means it declined."""
+    prev = source
     for block in blocks:
         if use_checkpoint:
             x = checkpoint(block, x, use_reentrant=False)
@@ -369,7 +371,7 @@ class MobileOneTSMBackbone(nn.Module):
         x = self.stem(x)
         blocks = [block for stage in self.stages for block in stage]
         return _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
-                           _shifted_block_consuming)
+                           _shifted_block_consuming, source=self.stem)
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Stem and every stage (strides 2, 4, 8, 16, 32)."""
