@@ -1,10 +1,12 @@
 """Small building blocks shared by the families: the temporal shift and input checks."""
 from __future__ import annotations
 
-from typing import Optional
+from collections.abc import Iterable
+from typing import Callable, Optional
 
 import torch
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 
 def temporal_shift(x: torch.Tensor, num_segments: int, shift_div: int = 8) -> torch.Tensor:
@@ -47,55 +49,18 @@ def _slab_view(x: torch.Tensor, num_segments: int) -> torch.Tensor:
     return x.view(nt // num_segments, num_segments, c, *x.shape[2:])
 
 
-def _shift_in_place(x: torch.Tensor, num_segments: int, fold: int) -> tuple:
-    """Apply :func:`temporal_shift` to ``x`` in place; return what :func:`_unshift_in_place`
-    needs to undo it exactly.
+def _move_slabs(x: torch.Tensor, num_segments: int, fold: int) -> tuple:
+    """Apply :func:`temporal_shift` to ``x`` in place; return ``(first, last, saved)``: the two
+    boundary frames the shift overwrote (channels ``[0, fold)`` of each group's first frame,
+    ``[fold, 2 fold)`` of its last) and, for small maps, the slabs as they were.
 
     Only the 2/``shift_div`` of the channels that move are touched, instead of writing a whole
     new tensor. Large maps move frame by frame (no copy overlaps itself, nothing is copied
     aside but the two boundary frames); small ones copy both slabs aside in one op first.
     """
     v = _slab_view(x, num_segments)
-    if 2 * fold * v[0, 0, 0].numel() * x.shape[0] < _FRAMEWISE_MIN_ELEMENTS:
-        saved = v[:, :, :2 * fold].clone()
-        v[:, :-1, :fold].copy_(saved[:, 1:, :fold])
-        v[:, -1, :fold].zero_()
-        v[:, 1:, fold:2 * fold].copy_(saved[:, :-1, fold:])
-        v[:, 0, fold:2 * fold].zero_()
-        return ("aside", saved)
-    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
-    first, last = fwd[0].clone(), bwd[-1].clone()
-    for t in range(num_segments - 1):
-        fwd[t].copy_(fwd[t + 1])
-    fwd[-1].zero_()
-    for t in range(num_segments - 1, 0, -1):
-        bwd[t].copy_(bwd[t - 1])
-    bwd[0].zero_()
-    return ("framewise", first, last)
-
-
-def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int, saved: tuple) -> None:
-    """Restore ``x`` bit for bit after :func:`_shift_in_place`."""
-    v = _slab_view(x, num_segments)
-    if saved[0] == "aside":
-        v[:, :, :2 * fold].copy_(saved[1])
-        return
-    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
-    for t in range(num_segments - 1, 0, -1):
-        fwd[t].copy_(fwd[t - 1])
-    fwd[0].copy_(saved[1])
-    for t in range(num_segments - 1):
-        bwd[t].copy_(bwd[t + 1])
-    bwd[-1].copy_(saved[2])
-
-
-def _shift_for_good(x: torch.Tensor, num_segments: int, fold: int
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-    """:func:`temporal_shift` of ``x`` in place, not to be undone: return the two boundary
-    frames the shift overwrote (channels ``[0, fold)`` of each group's first frame and
-    ``[fold, 2 fold)`` of its last), all :func:`add_unshifted_` needs to read ``x`` unshifted."""
-    v = _slab_view(x, num_segments)
     fwd, bwd = v[:, :, :fold], v[:, :, fold:2 * fold]
+    saved = None
     if 2 * fold * v[0, 0, 0].numel() * x.shape[0] < _FRAMEWISE_MIN_ELEMENTS:
         saved = v[:, :, :2 * fold].clone()
         first, last = saved[:, 0, :fold], saved[:, -1, fold:]
@@ -110,6 +75,36 @@ def _shift_for_good(x: torch.Tensor, num_segments: int, fold: int
             b[t].copy_(b[t - 1])
     fwd[:, -1].zero_()
     bwd[:, 0].zero_()
+    return first, last, saved
+
+
+def _shift_in_place(x: torch.Tensor, num_segments: int, fold: int) -> tuple:
+    """:func:`temporal_shift` of ``x`` in place; what :func:`_unshift_in_place` needs to undo
+    it exactly."""
+    return _move_slabs(x, num_segments, fold)
+
+
+def _unshift_in_place(x: torch.Tensor, num_segments: int, fold: int, moved: tuple) -> None:
+    """Restore ``x`` bit for bit after :func:`_shift_in_place`."""
+    first, last, saved = moved
+    v = _slab_view(x, num_segments)
+    if saved is not None:
+        v[:, :, :2 * fold].copy_(saved)
+        return
+    fwd, bwd = v[:, :, :fold].unbind(1), v[:, :, fold:2 * fold].unbind(1)
+    for t in range(num_segments - 1, 0, -1):
+        fwd[t].copy_(fwd[t - 1])
+    fwd[0].copy_(first)
+    for t in range(num_segments - 1):
+        bwd[t].copy_(bwd[t + 1])
+    bwd[-1].copy_(last)
+
+
+def _shift_for_good(x: torch.Tensor, num_segments: int, fold: int
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`temporal_shift` of ``x`` in place, not to be undone: the two boundary frames it
+    overwrote, all :func:`add_unshifted_` needs to read ``x`` unshifted."""
+    first, last, _ = _move_slabs(x, num_segments, fold)
     return first, last
 
 
@@ -151,6 +146,28 @@ def shift_for_good(x: torch.Tensor, shift: TemporalShift, fold: int) -> tuple:
     """Shift ``x`` in place as ``shift`` would (see :func:`consumable_shift`); the boundary
     frames for :func:`add_unshifted_`."""
     return _shift_for_good(x, shift.num_segments, fold)
+
+
+Consume = Callable[[nn.Module, nn.Module, torch.Tensor], Optional[torch.Tensor]]
+
+
+def run_blocks(blocks: Iterable[nn.Module], x: torch.Tensor, use_checkpoint: bool = False,
+               consume: Optional[Consume] = None, source: Optional[nn.Module] = None
+               ) -> torch.Tensor:
+    """Run ``blocks`` in order, recomputing each one's activations in backward when asked.
+
+    ``consume(prev, block, x)`` may run ``block`` on an ``x`` that only this loop holds (the
+    output of ``prev``; for the first block, of ``source`` when the caller keeps no reference
+    to ``x``), shifting it in place for good; None means it declined."""
+    prev = source
+    for block in blocks:
+        if use_checkpoint:
+            x = checkpoint(block, x, use_reentrant=False)
+        else:
+            y = consume(prev, block, x) if consume is not None and prev is not None else None
+            x = block(x) if y is None else y
+        prev = block
+    return x
 
 
 def _reads_input_only(net: nn.Module) -> bool:

@@ -56,6 +56,7 @@ from .layers import (
     add_unshifted_,
     consumable_shift,
     global_hooks,
+    run_blocks,
     shift_for_good,
 )
 from .non_local import NON_LOCAL_KEY_MAP, NonLocal3d, NonLocalWrapper
@@ -99,20 +100,20 @@ def run_stage(stage: nn.Sequential, x: torch.Tensor, source: Optional[nn.Module]
     consume it too); None when ``x`` is kept elsewhere (a returned feature map)."""
     if stage._forward_hooks or stage._forward_pre_hooks or global_hooks():
         return stage(x)  # the stage's own hooks must see its call, as nn.Sequential gives it
-    prev = source
-    for block in stage:
-        fold = 0
-        if prev is not None and type(block) is Bottleneck:
-            fold = consumable_shift(x, block.conv1, prev, block)
-        x = _bottleneck_consuming(block, x, fold) if fold else block(x)
-        prev = block
-    return x
+    return run_blocks(stage, x, consume=_bottleneck_consuming, source=source)
 
 
-def _bottleneck_consuming(b: Bottleneck, x: torch.Tensor, fold: int) -> torch.Tensor:
-    """timm ``Bottleneck.forward`` with ``conv1``'s shift done in place; a downsampling
-    shortcut reads ``x`` before the shift, an identity one through it."""
+def _bottleneck_consuming(prev: nn.Module, b: nn.Module, x: torch.Tensor
+                          ) -> Optional[torch.Tensor]:
+    """timm ``Bottleneck.forward`` with ``conv1``'s shift done in place, or None where that is
+    not safe; a downsampling shortcut reads ``x`` before the shift, an identity one through
+    it."""
+    if type(b) is not Bottleneck:
+        return None
     shift = b.conv1
+    fold = consumable_shift(x, shift, prev, b)
+    if not fold:
+        return None
     shortcut = b.downsample(x) if b.downsample is not None else None
     boundary = shift_for_good(x, shift, fold)
     y = b.act1(b.bn1(shift.net(x)))

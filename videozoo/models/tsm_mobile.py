@@ -28,47 +28,31 @@ Where the shift goes, as in MMAction2:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 import timm
 import torch
 from timm.models._efficientnet_blocks import DepthwiseSeparableConv, InvertedResidual
 from timm.models.byobnet import MobileOneBlock
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from .._checkpoint import CheckpointError
 from .._registry import register_model
 from .base import VideoRecognizer, check_positive_int
 from .heads import TSMHead
-from .layers import TemporalShift, add_unshifted_, consumable_shift, shift_for_good
+from .layers import (
+    Consume,
+    TemporalShift,
+    add_unshifted_,
+    consumable_shift,
+    run_blocks,
+    shift_for_good,
+)
 
 __all__ = ["TSMMobileNetV2", "TSMMobileOne", "tsm_mobilenetv2", "tsm_mobileone_s4"]
 
 MMACTION_MEAN = (123.675, 116.28, 103.53)
 MMACTION_STD = (58.395, 57.12, 57.375)
-
-
-Consume = Callable[[nn.Module, nn.Module, torch.Tensor], Optional[torch.Tensor]]
-
-
-def _run_blocks(blocks: list[nn.Module], x: torch.Tensor, use_checkpoint: bool,
-                consume: Optional[Consume] = None, source: Optional[nn.Module] = None
-                ) -> torch.Tensor:
-    """Run ``blocks`` in order, recomputing each one's activations in backward when asked.
-
-    ``consume(prev, block, x)`` may run ``block`` on an ``x`` that only this loop holds (the
-    output of ``prev``; for the first block, of ``source`` when the caller keeps no reference
-    to ``x``), shifting it in place for good; None means it declined."""
-    prev = source
-    for block in blocks:
-        if use_checkpoint:
-            x = checkpoint(block, x, use_reentrant=False)
-        else:
-            y = consume(prev, block, x) if consume is not None and prev is not None else None
-            x = block(x) if y is None else y
-        prev = block
-    return x
 
 
 def _inverted_residual_consuming(prev: nn.Module, block: nn.Module, x: torch.Tensor
@@ -124,7 +108,7 @@ def _tap_stages(stages: list[list[nn.Module]], x: torch.Tensor, use_checkpoint: 
     first block therefore must not consume)."""
     outs = []
     for blocks in stages:
-        x = _run_blocks(blocks, x, use_checkpoint, consume)
+        x = run_blocks(blocks, x, use_checkpoint, consume)
         outs.append(x)
     return outs
 
@@ -252,7 +236,7 @@ class MobileNetV2TSMBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.bn1(self.conv_stem(x))
         blocks = [block for stage in self.blocks for block in stage]
-        x = _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
+        x = run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
                         _inverted_residual_consuming)
         return self.bn2(self.conv_head(x))
 
@@ -370,7 +354,7 @@ class MobileOneTSMBackbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.stem(x)
         blocks = [block for stage in self.stages for block in stage]
-        return _run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
+        return run_blocks(blocks, x, self.grad_checkpointing and torch.is_grad_enabled(),
                            _shifted_block_consuming, source=self.stem)
 
     def stage_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
